@@ -1,0 +1,29 @@
+/* The credentials file (INI, one section per profile: token, expires_at, role, subject,
+ * api_url). Mode 0600; refused with exit 4 and the chmod to run when group/other can read it.
+ * Written atomically (temp file 0600, fsync, rename). */
+#ifndef CARHELP_CREDENTIALS_H
+#define CARHELP_CREDENTIALS_H
+#include "error.h"
+
+struct credential {
+    char *token;
+    char *expires_at;   /* RFC 3339 */
+    char *role;         /* customer | staff */
+    char *subject;      /* acc_1001 | field01 */
+    char *api_url;      /* the API it was issued by */
+};
+
+void credential_free(struct credential *c);
+/* 0 and c filled when the profile has a token; CH_AUTH with err when the file is missing,
+ * has no such profile (code "not_logged_in"), is group/world readable (code
+ * "credentials_insecure", hint "chmod 600 FILE"), or cannot be parsed. */
+int credentials_load(const char *path, const char *profile, struct credential *c,
+                     struct ch_error *err);
+int credentials_store(const char *path, const char *profile, const struct credential *c,
+                      struct ch_error *err);
+/* Removes the profile's section; removes the file when nothing remains. Missing is fine. */
+int credentials_remove(const char *path, const char *profile, struct ch_error *err);
+/* 0 when the file does not exist or is 0600-or-stricter; CH_AUTH otherwise (as above). */
+int credentials_check_mode(const char *path, struct ch_error *err);
+
+#endif

@@ -1,0 +1,89 @@
+"""Shared helpers for the end-to-end and contract suites: start the real carhelp-server on
+loopback with the demo data, and run the real carhelp binary in isolated XDG folders."""
+import os
+import signal
+import subprocess
+import time
+
+CARHELP = os.environ.get("CARHELP_BIN", os.path.abspath("build/carhelp"))
+SERVER = os.environ.get("CARHELP_SERVER_BIN", os.path.abspath("build/carhelp-server"))
+
+
+class Server:
+    """carhelp-server --listen 127.0.0.1:0 --seed demo, stopped with SIGTERM."""
+
+    def __init__(self, *extra, seed="demo", db=None):
+        args = [SERVER, "--listen", "127.0.0.1:0"]
+        if seed:
+            args += ["--seed", seed]
+        if db:
+            args += ["--db", str(db)]
+        args += list(extra)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().strip()
+        prefix = "listening on "
+        if not line.startswith(prefix):
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.proc.kill()
+            raise RuntimeError(f"carhelp-server did not start: {line!r} {err!r}")
+        self.url = line[len(prefix):]
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def stop(self, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def isolated_env(tmp_path, api_url=None, **extra):
+    """An environment with private config/state/cache folders and no inherited carhelp
+    settings, so a developer's own login never leaks into a test."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CARHELP_") and k not in ("NO_COLOR", "http_proxy",
+                                                         "https_proxy", "HTTP_PROXY",
+                                                         "HTTPS_PROXY", "all_proxy")}
+    home = tmp_path / "home"
+    for sub in ("config", "state", "cache"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    env.update({
+        "HOME": str(home),
+        "CARHELP_CONFIG_DIR": str(home / "config"),
+        "CARHELP_STATE_DIR": str(home / "state"),
+        "CARHELP_CACHE_DIR": str(home / "cache"),
+        "LC_ALL": "C.UTF-8",
+        "TERM": "dumb",
+    })
+    if api_url:
+        env["CARHELP_API_URL"] = api_url
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(env, *args, input=None, timeout=60):
+    """Runs carhelp; returns CompletedProcess with text stdout/stderr."""
+    return subprocess.run([CARHELP, *args], env=env, input=input, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def wait_port(port, timeout=30.0):
+    import socket
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
