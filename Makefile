@@ -40,7 +40,8 @@ SERVER_SRC := $(wildcard server/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/completion_scripts.o
+COMPLETIONS := completions/carhelp.bash completions/_carhelp completions/carhelp.fish
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -58,6 +59,14 @@ $(BUILD)/cli/%.o: cli/%.c
 $(BUILD)/server/%.o: server/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iserver $(call pc_cflags,$(SERVER_PKGS)) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/completion_scripts.c: $(COMPLETIONS) scripts/embed.sh
+	@mkdir -p $(@D)
+	scripts/embed.sh $@ completion_bash completions/carhelp.bash \
+	    completion_zsh completions/_carhelp completion_fish completions/carhelp.fish
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(CORELIB): $(CORE_OBJ)
 	@mkdir -p $(@D)

@@ -1,0 +1,18 @@
+/* The one command table: every command and group the CLI knows, in the order --help lists them. */
+#include <stddef.h>
+#include "command.h"
+
+extern const struct command cmd_login, cmd_logout, cmd_auth, cmd_doctor, cmd_contact,
+    cmd_completion, cmd_complete, cmd_help;
+
+const struct command *const commands[] = {
+    &cmd_login,
+    &cmd_logout,
+    &cmd_auth,
+    &cmd_doctor,
+    &cmd_contact,
+    &cmd_completion,
+    &cmd_help,
+    &cmd_complete,
+    NULL,
+};
