@@ -1,0 +1,113 @@
+/* Errors and cli.md's exit codes. */
+#include <stdio.h>
+#include <string.h>
+#include "error.h"
+
+void err_clear(struct ch_error *e)
+{
+    if (e)
+        memset(e, 0, sizeof *e);
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    if (!src)
+        src = "";
+    snprintf(dst, size, "%s", src);
+}
+
+int err_set(struct ch_error *e, int exit_code, const char *code, const char *what,
+            const char *fmt, ...)
+{
+    if (!e)
+        return exit_code;
+    e->exit_code = exit_code;
+    copy_str(e->code, sizeof e->code, code);
+    if (what)   /* NULL keeps a `what` set earlier (api_call fills it before http fails) */
+        copy_str(e->what, sizeof e->what, what);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return exit_code;
+}
+
+void err_hint(struct ch_error *e, const char *fmt, ...)
+{
+    if (!e)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->hint, sizeof e->hint, fmt, ap);
+    va_end(ap);
+}
+
+static int in_list(const char *code, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(code, *list) == 0)
+            return 1;
+    return 0;
+}
+
+int exit_for_http(long status, const char *api_code)
+{
+    static const char *const rate[] = { "locked_out", "rate_limited", NULL };
+    static const char *const state[] = { "vehicle_offline", "order_not_active", "ticket_closed",
+                                         "idempotency_conflict", NULL };
+    static const char *const auth[] = { "token_expired", "token_revoked", "token_invalid",
+                                        "unauthenticated", NULL };
+
+    if (status >= 200 && status < 300)
+        return CH_OK;
+    if (api_code && *api_code) {
+        if (in_list(api_code, rate))
+            return CH_RATE;
+        if (in_list(api_code, state))
+            return CH_STATE;
+        if (in_list(api_code, auth))
+            return CH_AUTH;
+    }
+    switch (status) {
+    case 400: case 405: case 413: case 415: case 422:
+        return CH_USAGE;
+    case 401:
+        return CH_AUTH;
+    case 403:
+        return CH_DENIED;
+    case 404: case 410:
+        return CH_NOT_FOUND;
+    case 409: case 412: case 423:
+        return CH_STATE;
+    case 429:
+        return CH_RATE;
+    default:
+        break;
+    }
+    if (status >= 500 && status < 600)
+        return CH_SERVICE;
+    if (status >= 400 && status < 500)
+        return CH_USAGE;
+    /* 1xx/3xx reaching here means the service answered something we cannot use. */
+    return CH_SERVICE;
+}
+
+const char *exit_code_name(int code)
+{
+    switch (code) {
+    case CH_OK:          return "success";
+    case CH_NO:          return "check said no";
+    case CH_USAGE:       return "usage error";
+    case CH_NOT_FOUND:   return "not found";
+    case CH_AUTH:        return "not authenticated";
+    case CH_DENIED:      return "permission denied";
+    case CH_NETWORK:     return "network failure";
+    case CH_SERVICE:     return "service error";
+    case CH_STATE:       return "rejected by state";
+    case CH_RATE:        return "rate limited";
+    case CH_OUTBOX:      return "saved to the outbox";
+    case CH_UNDECIDED:   return "could not decide";
+    case CH_INTERRUPTED: return "interrupted";
+    default:             return "unknown error";
+    }
+}
