@@ -5,11 +5,23 @@ DESTDIR     ?=
 BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
 DATADIR     ?= $(PREFIX)/share
+# Completion folders: where bash-completion's and fish's pkg-config files say (relative to
+# DATADIR, so PREFIX and DESTDIR are honoured), else the upstream defaults. zsh has no .pc:
+# Debian's zsh reads /usr/share/zsh/vendor-completions (its site-functions is /usr/local's).
+BASHCOMPDIR ?= $(strip $(or $(shell $(PKG_CONFIG) --define-variable=datadir=$(DATADIR) --define-variable=prefix=$(PREFIX) \
+                   --variable=completionsdir bash-completion 2>/dev/null),$(DATADIR)/bash-completion/completions))
+FISHCOMPDIR ?= $(strip $(or $(shell $(PKG_CONFIG) --define-variable=datadir=$(DATADIR) --define-variable=prefix=$(PREFIX) \
+                   --variable=completionsdir fish 2>/dev/null),$(DATADIR)/fish/vendor_completions.d))
+ZSHCOMPDIR  ?= $(strip $(if $(and $(filter /usr,$(PREFIX)),$(wildcard /usr/share/zsh/vendor-completions)),\
+                   $(DATADIR)/zsh/vendor-completions,$(DATADIR)/zsh/site-functions))
 PKG_CONFIG  ?= pkg-config
 CC          ?= cc
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON      ?= /usr/bin/python3
 BUILD       ?= build
 SANITIZE    ?=
+PYTEST_FLAGS ?= -q -rfEs -p no:cacheprovider
+comma       := ,
 WERROR      ?=
 VERSION     := 0.1.0
 DEFAULT_API_URL ?= http://127.0.0.1:8765
@@ -30,6 +42,11 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
+# Objects depend on the compiler and flags they were built with (git's GIT-CFLAGS idea), so
+# `make CC=clang`, `WERROR=1` or `SANITIZE=...` in an existing BUILD folder rebuilds what changed.
+FLAGS_STAMP := $(BUILD)/.build-flags
+TRACK_FLAGS := $(subst ','\'',$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(PKG_CONFIG))
+
 # pkg-config is asked only when building, so `make deps` works on a bare machine.
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
@@ -49,14 +66,21 @@ CARHELP := $(BUILD)/carhelp
 SERVER  := $(BUILD)/carhelp-server
 CORELIB := $(BUILD)/libcarhelpcore.a
 
-.PHONY: all deps tools check unit e2e contract lint lint-api lint-man demo install uninstall clean bench fuzz soak
+# The sub-make of `make check`: -j$(JOBS) unless the caller chose a -j already.
+SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
+
+.PHONY: all deps tools check unit e2e contract lint lint-api lint-man demo install uninstall clean bench fuzz soak FORCE
 all: $(CARHELP) $(SERVER)
 
-$(BUILD)/cli/%.o: cli/%.c
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ x'$(TRACK_FLAGS)' != x"$$(cat $@ 2>/dev/null)" ]; then echo '$(TRACK_FLAGS)' > $@; fi
+
+$(BUILD)/cli/%.o: cli/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(call pc_cflags,$(CLI_PKGS)) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/server/%.o: server/%.c
+$(BUILD)/server/%.o: server/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iserver $(call pc_cflags,$(SERVER_PKGS)) $(CFLAGS) -c -o $@ $<
 
@@ -65,7 +89,7 @@ $(BUILD)/gen/completion_scripts.c: $(COMPLETIONS) scripts/embed.sh
 	scripts/embed.sh $@ completion_bash completions/carhelp.bash \
 	    completion_zsh completions/_carhelp completion_fish completions/carhelp.fish
 
-$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(CORELIB): $(CORE_OBJ)
@@ -78,22 +102,34 @@ $(CARHELP): $(CLI_OBJ) $(CORELIB)
 $(SERVER): $(SERVER_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SERVER_PKGS)) -lcrypt -lpthread -lm
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORELIB)
+$(BUILD)/tests/%: tests/unit/%.c $(CORELIB) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(call pc_cflags,$(CLI_PKGS) $(TEST_PKGS)) $(CFLAGS) -o $@ $< $(CORELIB) \
+	$(CC) $(CPPFLAGS) $(call pc_cflags,$(CLI_PKGS) $(TEST_PKGS)) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORELIB) \
 	    $(call pc_libs,$(CLI_PKGS) $(TEST_PKGS)) -lm
 
 deps:
-	@scripts/deps.sh
+	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh
 
 tools:
 	@scripts/tools.sh
 
 # Everything a change must pass. Warnings are errors here.
+# Each step is its own sub-make (WERROR=1 throughout, so nothing is rebuilt without it), in
+# this order, stopping at the first failure.
 check: deps
-	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN)
-	@$(MAKE) --no-print-directory tools
-	@$(MAKE) --no-print-directory unit lint e2e contract
+	@echo "== build ($(CC), -Werror$(if $(SANITIZE),$(comma) -fsanitize=$(SANITIZE)), $(BUILD)/)"
+	@$(SUBMAKE) WERROR=1 all $(UNIT_BIN)
+	@echo "== tools (pinned npm tools in tools/node_modules)"
+	@$(SUBMAKE) WERROR=1 tools
+	@echo "== unit tests"
+	@$(MAKE) --no-print-directory WERROR=1 unit
+	@echo "== lint"
+	@$(MAKE) --no-print-directory WERROR=1 lint
+	@echo "== end-to-end tests"
+	@$(MAKE) --no-print-directory WERROR=1 e2e
+	@echo "== contract tests (through Prism)"
+	@$(MAKE) --no-print-directory WERROR=1 contract
+	@echo "== make check: all passed ($(BUILD)/$(if $(SANITIZE), SANITIZE=$(SANITIZE)))"
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -108,38 +144,37 @@ lint-man:
 
 e2e: all
 	CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) \
-	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+	    $(PYTHON) -m pytest $(PYTEST_FLAGS) tests/e2e
 
 contract: all
 	CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) \
-	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/contract
+	    $(PYTHON) -m pytest $(PYTEST_FLAGS) tests/contract
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) scripts/demo.sh
 
 bench: all
+	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh bench
 	@CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) bench/run.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 $(CARHELP) $(DESTDIR)$(BINDIR)/carhelp
-	install -m 0755 $(SERVER) $(DESTDIR)$(BINDIR)/carhelp-server
-	install -m 0644 man/carhelp.1 man/carhelp-server.1 $(DESTDIR)$(MANDIR)/man1/
-	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions \
-	    $(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
-	install -m 0644 completions/carhelp.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/carhelp
-	install -m 0644 completions/_carhelp $(DESTDIR)$(DATADIR)/zsh/site-functions/_carhelp
-	install -m 0644 completions/carhelp.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/carhelp.fish
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' \
+	    '$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)' '$(DESTDIR)$(FISHCOMPDIR)'
+	install -m 0755 $(CARHELP) '$(DESTDIR)$(BINDIR)/carhelp'
+	install -m 0755 $(SERVER) '$(DESTDIR)$(BINDIR)/carhelp-server'
+	install -m 0644 man/carhelp.1 man/carhelp-server.1 '$(DESTDIR)$(MANDIR)/man1/'
+	install -m 0644 completions/carhelp.bash '$(DESTDIR)$(BASHCOMPDIR)/carhelp'
+	install -m 0644 completions/_carhelp '$(DESTDIR)$(ZSHCOMPDIR)/_carhelp'
+	install -m 0644 completions/carhelp.fish '$(DESTDIR)$(FISHCOMPDIR)/carhelp.fish'
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/carhelp $(DESTDIR)$(BINDIR)/carhelp-server \
-	    $(DESTDIR)$(MANDIR)/man1/carhelp.1 $(DESTDIR)$(MANDIR)/man1/carhelp-server.1 \
-	    $(DESTDIR)$(DATADIR)/bash-completion/completions/carhelp \
-	    $(DESTDIR)$(DATADIR)/zsh/site-functions/_carhelp \
-	    $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/carhelp.fish
+	rm -f '$(DESTDIR)$(BINDIR)/carhelp' '$(DESTDIR)$(BINDIR)/carhelp-server' \
+	    '$(DESTDIR)$(MANDIR)/man1/carhelp.1' '$(DESTDIR)$(MANDIR)/man1/carhelp-server.1' \
+	    '$(DESTDIR)$(BASHCOMPDIR)/carhelp' '$(DESTDIR)$(ZSHCOMPDIR)/_carhelp' \
+	    '$(DESTDIR)$(FISHCOMPDIR)/carhelp.fish'
 
 clean:
 	rm -rf $(BUILD) build-san
 
--include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d)
