@@ -1,0 +1,99 @@
+#include "router.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "auth.h"
+#include "db.h"
+#include "http.h"
+#include "meta.h"
+#include "support.h"
+
+enum { PUBLIC = 0, NEEDS_AUTH = 1 };
+
+struct route {
+    const char *method;
+    const char *pattern;
+    route_handler handler;
+    int flags;
+};
+
+static const struct route routes[] = {
+    {"GET", "/v1/meta", meta_get, PUBLIC},
+    {"POST", "/v1/auth/otp", auth_otp_create, PUBLIC},
+    {"POST", "/v1/auth/token", auth_token_create, PUBLIC},
+    {"DELETE", "/v1/auth/token", auth_token_revoke, NEEDS_AUTH},
+    {"GET", "/v1/auth/whoami", auth_whoami, NEEDS_AUTH},
+    {"GET", "/v1/accounts/{id}", accounts_get, NEEDS_AUTH},
+    {"GET", "/v1/support/status", support_status, PUBLIC},
+};
+
+static void clear_params(struct request *req)
+{
+    for (int i = 0; i < req->nparams; i++)
+        free(req->params[i]);
+    req->nparams = 0;
+}
+
+/* Matches segment by segment; {x} captures one non-empty segment. */
+static bool match(const char *pattern, const char *path, struct request *req)
+{
+    clear_params(req);
+    while (*pattern && *path) {
+        if (*pattern != '/' || *path != '/')
+            return false;
+        pattern++, path++;
+        size_t plen = strcspn(pattern, "/"), slen = strcspn(path, "/");
+        if (pattern[0] == '{') {
+            if (slen == 0 || req->nparams == MAX_PATH_PARAMS)
+                return false;
+            req->params[req->nparams++] = strndup(path, slen);
+        } else if (plen != slen || strncmp(pattern, path, plen) != 0) {
+            return false;
+        }
+        pattern += plen, path += slen;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static void add_allowed(char *allow, size_t size, const char *method)
+{
+    size_t used = strlen(allow);
+    snprintf(allow + used, size - used, "%s%s", used ? ", " : "", method);
+}
+
+static void run(const struct route *r, struct request *req)
+{
+    db_lock();
+    if (!(r->flags & NEEDS_AUTH) || auth_authenticate(req))
+        r->handler(req);
+    db_unlock();
+}
+
+void router_dispatch(struct request *req)
+{
+    const struct route *found = NULL;
+    char allow[64] = "";
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!match(routes[i].pattern, req->path, req))
+            continue;
+        if (strcmp(routes[i].method, req->method) == 0) {
+            found = &routes[i];
+            break;
+        }
+        add_allowed(allow, sizeof allow, routes[i].method);
+    }
+    if (found) {
+        run(found, req);
+    } else if (allow[0]) {
+        clear_params(req);
+        reply_error(req, 405, "method_not_allowed", "this method is not allowed on this path");
+        snprintf(req->reply.allow, sizeof req->reply.allow, "%s", allow);
+    } else {
+        clear_params(req);
+        reply_error(req, 404, "not_found", "no such resource");
+    }
+}

@@ -1,0 +1,13 @@
+/* The route table: method, path pattern ({id} matches one segment), handler and whether
+ * a bearer token is needed. Unknown paths answer 404, known paths with another method 405. */
+#ifndef CARHELP_SERVER_ROUTER_H
+#define CARHELP_SERVER_ROUTER_H
+
+struct request;
+
+typedef void (*route_handler)(struct request *req);
+
+/* Routes the request and runs its handler with the database lock held. */
+void router_dispatch(struct request *req);
+
+#endif
