@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# demo.sh (`make demo`): a short narrated tour of what carhelp does today, against the reference
+# service with the demo data on a free loopback port. Each step prints a heading, the command
+# as you would type it, then its output. Nothing outside a temporary folder is touched: the
+# service keeps its data in memory, carhelp its config, credentials and cache in private
+# folders. Exits non-zero when a step does not end as it should.
+# Environment: CARHELP_BIN, CARHELP_SERVER_BIN (default build/...), DEMO_PAUSE=SEC between steps.
+set -uo pipefail
+
+root=$(CDPATH='' cd "$(dirname "$0")/.." && pwd)
+CARHELP_BIN=${CARHELP_BIN:-$root/build/carhelp}
+CARHELP_SERVER_BIN=${CARHELP_SERVER_BIN:-$root/build/carhelp-server}
+pause=${DEMO_PAUSE:-0}
+
+for b in "$CARHELP_BIN" "$CARHELP_SERVER_BIN"; do
+    [[ -x $b ]] || { echo "demo: $b is not built (run \`make demo\`, which builds it)" >&2; exit 1; }
+done
+
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
+    B=$'\e[1m' D=$'\e[2m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'
+else
+    B='' D='' G='' R='' N=''
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/carhelp-demo.XXXXXX")
+server_pid=''
+cleanup() {
+    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null
+        wait "$server_pid" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+
+# carhelp sees only the demo's folders and service, never the user's own login or settings.
+for v in $(compgen -e); do
+    case $v in CARHELP_BIN|CARHELP_SERVER_BIN) ;; CARHELP_*) unset "$v" ;; esac
+done
+unset NO_COLOR https_proxy http_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
+mkdir -p "$tmp/config" "$tmp/state" "$tmp/cache"
+export CARHELP_CONFIG_DIR=$tmp/config CARHELP_STATE_DIR=$tmp/state CARHELP_CACHE_DIR=$tmp/cache
+
+# Start the service; its first line of output is "listening on URL".
+"$CARHELP_SERVER_BIN" --listen 127.0.0.1:0 --seed demo >"$tmp/server.out" 2>"$tmp/server.log" &
+server_pid=$!
+url=''
+for _ in $(seq 100); do
+    line=$(head -n 1 "$tmp/server.out" 2>/dev/null)
+    if [[ $line == "listening on "* ]]; then url=${line#listening on }; break; fi
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if [[ -z $url ]]; then
+    echo "demo: carhelp-server did not start:" >&2
+    cat "$tmp/server.log" >&2
+    exit 1
+fi
+export CARHELP_API_URL=$url
+
+failed=0
+n=0
+# step EXPECTED_EXIT "heading" [--stdin TEXT] -- ARGS...: show and run `carhelp ARGS`.
+step() {
+    local want=$1 heading=$2 input='' shown
+    shift 2
+    if [[ $1 == --stdin ]]; then input=$2; shift 2; fi
+    [[ $1 == -- ]] && shift
+    n=$((n + 1))
+    shown="carhelp $*"
+    [[ -n $input ]] && shown="echo $input | $shown"
+    printf '\n%s%d. %s%s\n' "$B" "$n" "$heading" "$N"
+    printf '%s$ %s%s\n' "$D" "$shown" "$N"
+    local rc
+    if [[ -n $input ]]; then
+        printf '%s\n' "$input" | "$CARHELP_BIN" "$@"
+    else
+        "$CARHELP_BIN" "$@" </dev/null
+    fi
+    rc=$?
+    if [[ $rc == "$want" ]]; then
+        [[ $want != 0 ]] && printf '%s(exit %d, as expected)%s\n' "$D" "$rc" "$N"
+    else
+        printf '%sdemo: step %d exited %d, expected %d%s\n' "$R" "$n" "$rc" "$want" "$N" >&2
+        failed=$((failed + 1))
+    fi
+    [[ $pause == 0 ]] || sleep "$pause"
+}
+
+printf '%scarhelp demo%s: the reference service runs at %s with the demo data\n' "$B" "$N" "$url"
+printf '(temporary and in memory; carhelp uses the folders under %s)\n' "$tmp"
+
+step 0 "Which carhelp is this? (no network, no config)" -- --version
+step 0 "Is everything set up? doctor checks config, network, API, clock and token" -- doctor
+step 0 "Whom to call, and is anyone there now? (works offline too)" -- contact
+step 0 "Log in as the customer 王小明: the service sends a one-time code (piped in here)" \
+    --stdin 246810 -- login --phone 13800138000
+step 0 "Who am I logged in as?" -- auth status
+step 0 "The same for scripts: one JSON document" -- --json auth status
+step 0 "Log out: the token is revoked at the service and deleted here" -- logout
+step 4 "Logged out, auth status says so with exit 4" -- auth status
+step 0 "Field staff log in with their staff ID and password (no echo on a terminal)" \
+    --stdin field01-demo-pass -- login --staff field01
+step 0 "Staff token: role and expiry" -- auth status
+step 0 "Log out again" -- logout
+
+cat <<EOF
+
+${B}That was the tour.${N} To try it yourself, start the service by hand (in-memory demo data,
+on the default port 127.0.0.1:8765):
+
+    build/carhelp-server --seed demo
+
+and point carhelp at it, in another terminal, in any of these ways:
+
+    export CARHELP_API_URL=http://127.0.0.1:8765     # for this shell
+    build/carhelp --api-url http://127.0.0.1:8765 doctor   # for one command
+    mkdir -p ~/.config/carhelp && printf '[default]\\napi_url = http://127.0.0.1:8765\\n' > ~/.config/carhelp/config
+
+(http://127.0.0.1:8765 is also the built-in default.) Demo logins: phone 13800138000,
+code 246810; staff field01, password field01-demo-pass. See README.md and man/carhelp.1.
+EOF
+
+if [[ $failed != 0 ]]; then
+    printf '\n%sdemo: %d step(s) did not end as expected%s\n' "$R" "$failed" "$N" >&2
+    echo "demo: the service's log:" >&2
+    sed 's/^/    /' "$tmp/server.log" >&2
+    exit 1
+fi
+printf '%sdemo: all %d steps ended as expected%s\n' "$G" "$n" "$N"
