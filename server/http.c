@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ static double elapsed_ms(const struct request *req)
            (double)(now.tv_nsec - req->started.tv_nsec) / 1e6;
 }
 
-/* One line per request; paths never carry secrets (tokens travel in headers). */
+/* One line per request, written when it ends; paths never carry secrets (tokens travel in headers). */
 static void log_request(const struct request *req, const char *outcome)
 {
     fprintf(stderr, "%s %s %s %.1fms %s\n", req->method, req->path, outcome, elapsed_ms(req),
@@ -108,22 +109,18 @@ static enum MHD_Result send_reply(struct request *req)
 {
     struct MHD_Response *resp = faults_response(req);
     enum MHD_Result ok;
-    char outcome[16];
     if (!resp) {
         resp = MHD_create_response_from_buffer(req->reply.len, req->reply.body,
                                                MHD_RESPMEM_MUST_FREE);
         if (resp)
             req->reply.body = NULL; /* owned by the response now */
     }
-    if (!resp) {
-        log_request(req, "error");
+    if (!resp)
         return MHD_NO;
-    }
     add_headers(req, resp);
     ok = MHD_queue_response(req->conn, req->reply.status, resp);
     MHD_destroy_response(resp);
-    snprintf(outcome, sizeof outcome, "%u", req->reply.status);
-    log_request(req, outcome);
+    req->logged_status = req->reply.status;
     return ok;
 }
 
@@ -135,10 +132,8 @@ static enum MHD_Result finish(struct request *req)
             reply_error(req, 400, "invalid_request", why);
             return send_reply(req);
         }
-        if (!faults_before(req)) {
-            log_request(req, "dropped");
-            return MHD_NO;
-        }
+        if (!faults_before(req))
+            return MHD_NO; /* logged as "dropped" when MHD reports the end */
     }
     if (req->body_too_big)
         reply_error(req, 413, "payload_too_large", "the request body is larger than 1 MiB");
@@ -179,13 +174,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)conn, (void)toe;
-    if (*con_cls)
-        request_free(*con_cls);
+    struct request *req = *con_cls;
+    char outcome[48];
+    (void)cls, (void)conn;
+    if (!req)
+        return;
+    if (req->logged_status == 0)
+        snprintf(outcome, sizeof outcome, "dropped");
+    else
+        snprintf(outcome, sizeof outcome, "%u%s", req->logged_status,
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not fully sent)");
+    log_request(req, outcome);
+    request_free(req);
     *con_cls = NULL;
 }
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+int http_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
 {
     char host[128];
     const char *colon = strrchr(listen, ':');
@@ -240,6 +244,13 @@ static char *read_file(const char *path)
     return data;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    fputs("carhelp-server: http: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
 static struct MHD_Daemon *start_daemon(const struct server_config *cfg,
                                        const struct sockaddr_storage *ss, char *cert, char *key)
 {
@@ -251,7 +262,8 @@ static struct MHD_Daemon *start_daemon(const struct server_config *cfg,
         flags |= MHD_USE_TLS;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, (void *)cfg, MHD_OPTION_SOCK_ADDR, ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
         cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
         MHD_OPTION_END);
@@ -263,7 +275,7 @@ struct MHD_Daemon *http_start(const struct server_config *cfg, uint16_t *port, c
     struct sockaddr_storage ss;
     socklen_t ss_len;
     char *cert = NULL, *key = NULL;
-    if (parse_listen(cfg->listen, &ss, &ss_len) != 0) {
+    if (http_parse_listen(cfg->listen, &ss, &ss_len) != 0) {
         snprintf(err, err_len, "--listen: expected ADDR:PORT, got '%s'", cfg->listen);
         return NULL;
     }

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,12 +53,15 @@ struct request {
     struct reply reply;
     struct fault_plan faults;
     struct timespec started;
+    unsigned logged_status; /* status queued; 0: none (dropped) */
 };
 
 /* Starts the daemon; *port receives the bound port. NULL (and err) on failure. */
 struct MHD_Daemon *http_start(const struct server_config *cfg, uint16_t *port, char *err,
                               size_t err_len);
 void http_stop(struct MHD_Daemon *daemon);
+/* Parses ADDR:PORT or [ADDR6]:PORT; -1 when malformed. */
+int http_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len);
 
 const char *request_header(const struct request *req, const char *name);
 /* The body as a JSON object; replies 400 invalid_request and returns NULL otherwise. */

@@ -106,6 +106,11 @@ static int parse_options(int argc, char **argv, struct server_config *cfg)
 
 static int check_options(const struct server_config *cfg)
 {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (http_parse_listen(cfg->listen, &ss, &len) != 0)
+        return usage_error("--listen: expected ADDR:PORT such as 127.0.0.1:8765, got '%s'",
+                           cfg->listen);
     if (!cfg->tls_cert != !cfg->tls_key)
         return usage_error("%s", "--tls-cert and --tls-key go together");
     if (cfg->seed && !seed_known(cfg->seed))
