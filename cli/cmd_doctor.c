@@ -663,7 +663,7 @@ static int doctor_exec(struct session *s, const struct parsed *p)
     if (s->json)
         print_json(d, fail == 0);
     else
-        printf(_("%d passed, %d warnings, %d failed (API %s)\n"), pass, warn, fail, url);
+        printf(_("%d passed, %d warned, %d failed (API %s)\n"), pass, warn, fail, url);
 
     if (d->meta_done)
         http_response_free(&d->meta_resp);

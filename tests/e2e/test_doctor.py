@@ -194,3 +194,41 @@ def test_colour_only_when_asked(logged_in):
     assert "\x1b[32mPASS" in coloured.stdout
     never = logged_in("--color", "never", "doctor")
     assert "\x1b[" not in never.stdout
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """The reference service over HTTPS with a self-signed certificate for 127.0.0.1."""
+    import shutil
+    import subprocess
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    srv = chtest.Server("--tls-cert", str(cert), "--tls-key", str(key))
+    yield srv, cert
+    srv.stop()
+
+
+def test_tls_with_an_untrusted_certificate_fails_with_a_cacert_hint(carhelp, tls_server):
+    srv, _ = tls_server
+    assert srv.url.startswith("https://")
+    r = carhelp("doctor", CARHELP_API_URL=srv.url)
+    assert r.returncode == 1, r.stdout
+    checks = parse(r.stdout)
+    assert checks["tcp"][0] == "PASS"
+    assert checks["tls"][0] == "FAIL"
+    assert "certificate" in checks["tls"][1] and "--cacert" in checks["tls"][1]
+    assert checks["api"][1].startswith("skipped:")
+
+
+def test_tls_with_the_right_ca_passes(carhelp, tls_server):
+    srv, cert = tls_server
+    r = carhelp("doctor", "--cacert", str(cert), CARHELP_API_URL=srv.url)
+    checks = parse(r.stdout)
+    assert checks["tls"][0] == "PASS", r.stdout
+    assert checks["api"][0] == "PASS", r.stdout
+    assert r.returncode == 0
