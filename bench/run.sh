@@ -4,6 +4,7 @@
 # shell, 20 warm-up runs then 200 measured. Fails (exit 1) when carhelp's mean is over the
 # budget of the foundation issue: 5 ms, which holds only if --version touches no network, no
 # config and no curl_global_init.
+# /bin/true runs alongside as the machine's floor: the cost of creating any process at all.
 # Environment: CARHELP_BIN (default build/carhelp), BENCH_BUDGET_MS (default 5),
 #              BENCH_RUNS (default 200), BENCH_WARMUP (default 20).
 set -eu
@@ -30,17 +31,20 @@ export CARHELP_CONFIG_DIR="$tmp/config" CARHELP_STATE_DIR="$tmp/state" CARHELP_C
 hyperfine --shell=none --warmup "$warmup" --runs "$runs" --style basic \
     --export-json "$tmp/bench.json" \
     -n 'carhelp --version' "$carhelp --version" \
-    -n 'curl --version' "curl --version" >&2
+    -n 'curl --version' "curl --version" \
+    -n 'true (exec floor)' "$(command -v true)" >&2
 
 mean_ms() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean * 1000' "$tmp/bench.json"; }
 sd_ms() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .stddev * 1000' "$tmp/bench.json"; }
 c=$(mean_ms 'carhelp --version'); cs=$(sd_ms 'carhelp --version')
 u=$(mean_ms 'curl --version'); us=$(sd_ms 'curl --version')
+t=$(mean_ms 'true (exec floor)')
 
-awk -v c="$c" -v cs="$cs" -v u="$u" -v us="$us" -v b="$budget_ms" -v r="$runs" 'BEGIN {
+awk -v c="$c" -v cs="$cs" -v u="$u" -v us="$us" -v t="$t" -v b="$budget_ms" -v r="$runs" 'BEGIN {
     printf "carhelp --version: mean %.2f ms (sd %.2f ms, %d runs)\n", c, cs, r
     printf "curl --version:    mean %.2f ms (sd %.2f ms, %d runs)\n", u, us, r
     printf "ratio carhelp/curl: %.2f\n", c / u
+    printf "exec floor (true):  mean %.2f ms, so carhelp itself adds %.2f ms\n", t, c - t
     if (c > b) { printf "FAIL: carhelp --version mean %.2f ms is over the %s ms budget\n", c, b; exit 1 }
     printf "PASS: carhelp --version mean %.2f ms is within the %s ms budget\n", c, b
 }'
