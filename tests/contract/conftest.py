@@ -13,7 +13,9 @@ from contract_lib import Prism, chtest  # noqa: E402
 
 @pytest.fixture(scope="session")
 def server():
-    srv = chtest.Server()
+    # --faults only arms the test-only X-Fault request header (test_contract_harness.py uses
+    # it for the 429/500/503 answers); without that header the service behaves as deployed.
+    srv = chtest.Server("--faults")
     # Drain the service's log so a long session never blocks on a full pipe.
     srv.log_lines = []
     threading.Thread(target=lambda: srv.log_lines.extend(srv.proc.stderr),

@@ -4,18 +4,13 @@ last tests use the reference service's test-only fault injection (`--faults`, `X
 the 5xx and 429 answers the contract documents, and check those against the spec too."""
 import pytest
 
-from contract_lib import Prism, assert_conforms, assert_error, chtest, http
+from contract_lib import assert_conforms, assert_error, http
 
 
-@pytest.fixture(scope="module")
-def fault_proxy(tmp_path_factory):
-    with chtest.Server("--faults") as srv:
-        srv.log_lines = []
-        p = Prism(srv.url, tmp_path_factory.mktemp("prism-faults") / "prism.log")
-        try:
-            yield p
-        finally:
-            p.stop()
+@pytest.fixture
+def fault_proxy(prism):
+    """The session's proxy: its service runs with --faults (conftest.py)."""
+    return prism
 
 
 def test_proxy_rejects_invalid_request(prism):
