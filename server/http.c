@@ -244,7 +244,8 @@ static char *read_file(const char *path)
     return data;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
+                                                           va_list ap)
 {
     (void)cls;
     fputs("carhelp-server: http: ", stderr);
@@ -261,9 +262,9 @@ static struct MHD_Daemon *start_daemon(const struct server_config *cfg,
     if (cert)
         flags |= MHD_USE_TLS;
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, (void *)cfg, MHD_OPTION_SOCK_ADDR, ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        flags, 0, NULL, NULL, on_request, (void *)cfg, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
         cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
         MHD_OPTION_END);

@@ -581,6 +581,24 @@ def test_sigterm_exits_zero_and_db_survives_restart(tmp_path):
     assert db_rows(db, "SELECT count(*) FROM fee_lines") == [(10,)]
 
 
+def test_sigterm_does_not_wait_for_injected_delays():
+    s = Server("--faults")
+
+    def slow_request():
+        try:
+            call(s, "GET", "/v1/meta", headers={"X-Fault": "delay=600000"})
+        except OSError:
+            pass  # the service closes the connection as it stops
+
+    t = threading.Thread(target=slow_request)
+    t.start()
+    time.sleep(0.3)
+    start = time.monotonic()
+    assert s.stop() == 0
+    assert time.monotonic() - start < 3
+    t.join(10)
+
+
 def test_sigint_also_stops_cleanly(tmp_path):
     import signal
     s = Server(db=tmp_path / "svc.db")
