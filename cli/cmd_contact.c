@@ -225,6 +225,8 @@ static cJSON *channels_json(const struct view *v)
         cJSON_AddStringToObject(o, "channel", c->channel);
         cJSON_AddStringToObject(o, "hours", json_str(live, "hours", c->hours));
         bool open = c->always_open || v->open;
+        if (v->source == SRC_LIVE)
+            open = json_bool(live, "open_now", open);
         cJSON_AddBoolToObject(o, "open_now", open);
         long long q = json_int(live, "queue_length", -1);
         long long w = json_int(live, "estimated_wait_s", -1);

@@ -265,3 +265,45 @@ def test_auth_status_with_a_garbage_env_token_exits_4(carhelp):
     r = carhelp("auth", "status", CARHELP_TOKEN="deadbeef" * 8)
     assert r.returncode == 4, r.stderr
     assert "deadbeef" not in r.stderr
+
+
+def spawn(env, *args):
+    import io
+    import pexpect
+    log = io.StringIO()
+    child = pexpect.spawn(chtest.CARHELP, list(args), env=env, encoding="utf-8", timeout=20)
+    child.logfile_read = log
+    return child, log
+
+
+def finish(child):
+    import pexpect
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+def test_login_on_a_terminal_asks_for_phone_and_code_without_echoing_the_code(env):
+    child, log = spawn(env, "login")
+    child.expect("Phone: ")
+    child.sendline(DEMO_PHONE)
+    child.expect(r"Code sent to 138\*\*\*\*8000: ")
+    child.sendline(DEMO_CODE)
+    child.expect("Logged in as 王小明")
+    assert finish(child) == 0
+    assert DEMO_CODE not in log.getvalue()
+
+
+def test_staff_password_on_a_terminal_is_not_echoed(env):
+    child, log = spawn(env, "login", "--staff", STAFF_ID)
+    child.expect("Password for field01: ")
+    child.sendline(STAFF_PASSWORD)
+    child.expect("Logged in as field01")
+    assert finish(child) == 0
+    assert STAFF_PASSWORD not in log.getvalue()
+
+
+def test_no_input_on_a_terminal_refuses_to_prompt(env):
+    child, log = spawn(env, "--no-input", "login")
+    assert finish(child) == 2
+    assert "pass --phone, --staff or --with-token" in log.getvalue()
