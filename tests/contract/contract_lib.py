@@ -6,9 +6,11 @@ make goes through the proxy, so a request or response that breaks api/openapi.ya
 as an HTTP 500 application/problem+json with an `sl-violations` header (errors), as an
 `sl-violations` header on the real answer (warnings, e.g. an undocumented status code), and as
 a `Violation:` line in Prism's log. The tests fail on any of the three."""
+import ctypes
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +28,18 @@ PRISM = os.path.join(ROOT, "tools", "node_modules", ".bin", "prism")
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{16}$")
 # Lines of Prism's log that mean the contract was broken (or the upstream could not be used).
 PROBLEM_LINE = re.compile(r"Violation:|Request terminated with error", re.I)
+
+
+try:  # resolved here, not in the forked child (no imports between fork and exec)
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _die_with_parent():
+    """Linux: Prism gets SIGTERM if pytest dies without running the fixtures' teardown."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port():
@@ -53,7 +67,7 @@ class Prism:
                 [PRISM, "proxy", SPEC, upstream, "--errors", "-h", "127.0.0.1",
                  "-p", str(self.port)],
                 stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=ROOT, env=env)
+                cwd=ROOT, env=env, preexec_fn=_die_with_parent)
             if self._wait_ready(60):
                 self.url = f"http://127.0.0.1:{self.port}"
                 return

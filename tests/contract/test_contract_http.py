@@ -3,6 +3,7 @@ contract is tested whether or not the CLI uses the endpoint yet. Each answer mus
 validation (no sl-violations, no problem+json, no Violation in its log) and be the documented
 one for the demo data."""
 import re
+import time
 
 import pytest
 
@@ -157,3 +158,13 @@ def test_revoke_token(prism):
     assert assert_conforms(resp, 204) is None
     assert resp.body == b""
     assert_error(http(prism.url, "GET", "/v1/auth/whoami", token=token), 401, "token_revoked")
+
+
+def test_no_secrets_in_service_log(prism, server, customer, staff):
+    """Tokens, passwords and full ID numbers never reach the service's log (its stderr)."""
+    assert_conforms(http(prism.url, "GET", "/v1/auth/whoami", token=customer["token"]), 200)
+    time.sleep(0.3)  # the log is drained by a thread
+    log = "".join(server.log_lines)
+    assert log, "the service logged nothing at all"
+    for secret in (customer["token"], staff["token"], STAFF_PASSWORD, "310115198805123454"):
+        assert secret not in log
