@@ -177,41 +177,96 @@ static bool parse_url(const char *url, struct url_parts *u)
     return strcmp(u->scheme, "http") == 0 || strcmp(u->scheme, "https") == 0;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* "what: message", as the error line would say it. */
+static void describe_error(const struct ch_error *e, char *out, size_t outsz)
+{
+    if (e->what[0])
+        snprintf(out, outsz, "%s: %s", e->what, e->message);
+    else
+        snprintf(out, outsz, "%s", e->message);
+}
+
+static void take_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = src ? xstrdup(src) : NULL;
+}
+
+/* doctor runs without the dispatcher reading the config (CMD_NO_CONFIG) so that a broken
+ * config is a FAIL line with a hint rather than the end of the diagnosis. Here it is read the
+ * way every other command reads it: built-in < file < environment < command line. What the
+ * dispatcher left in s->cfg is built-in + command line, so a field that differs from the
+ * built-in value came from the command line and wins. */
 static void check_config(struct doctor *d)
 {
     struct session *s = d->s;
-    const char *path = s->paths.config_file;
     const char *profile = s->profile && *s->profile ? s->profile : "default";
     begin(d);
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT) {
-            report(d, "config", ST_PASS, NULL, _("%s: none, using defaults"), path);
-        } else {
-            char hint[PATH_MAX + 64];
-            snprintf(hint, sizeof hint, _("check the permissions of %s"), s->paths.config_dir);
-            report(d, "config", ST_FAIL, hint, _("%s: %s"), path, strerror(errno));
-        }
-        return;
-    }
-    if (access(path, R_OK) != 0) {
-        char hint[PATH_MAX + 64];
-        snprintf(hint, sizeof hint, "chmod 600 %s", path);
-        report(d, "config", ST_FAIL, hint, _("%s: not readable: %s"), path, strerror(errno));
-        return;
-    }
-    struct config scratch;
     struct ch_error err;
     err_clear(&err);
-    config_init(&scratch);
-    int rc = config_load_file(&scratch, path, profile, &err);
-    config_free(&scratch);
-    if (rc) {
-        report(d, "config", ST_FAIL, err.hint[0] ? err.hint : _("fix the line named, or move the file away"),
-               "%s", err.message);
+    if (paths_resolve(&s->paths, &err)) {
+        report(d, "config", ST_FAIL, _("set HOME, or CARHELP_CONFIG_DIR"), "%s", err.message);
         return;
     }
-    report(d, "config", ST_PASS, NULL, _("%s (profile %s)"), path, profile);
+    const char *path = s->paths.config_file;
+    struct config base, merged;
+    config_init(&base);
+    config_defaults(&base);
+    config_init(&merged);
+    config_defaults(&merged);
+
+    enum status st = ST_PASS;
+    char detail[PATH_MAX + 900], hint[PATH_MAX + 32] = "";
+    struct stat sb;
+    int rc = 0;
+    if (stat(path, &sb) != 0 && errno == ENOENT) {
+        snprintf(detail, sizeof detail, _("%s: none, using defaults"), path);
+    } else if (access(path, R_OK) != 0) {
+        st = ST_FAIL;
+        snprintf(detail, sizeof detail, _("%s: not readable: %s"), path, strerror(errno));
+        snprintf(hint, sizeof hint, "chmod 600 %s", path);
+    } else if ((rc = config_load_file(&merged, path, profile, &err)) != 0) {
+        st = ST_FAIL;
+        describe_error(&err, detail, sizeof detail);
+        snprintf(hint, sizeof hint, "%s",
+                 err.hint[0] ? err.hint : _("fix the line named, or move the file away"));
+        config_free(&merged);
+        config_init(&merged);
+        config_defaults(&merged);
+    } else {
+        snprintf(detail, sizeof detail, _("%s (profile %s)"), path, profile);
+    }
+    err_clear(&err);
+    if (config_load_env(&merged, &err) != 0) {
+        st = ST_FAIL;
+        describe_error(&err, detail, sizeof detail);
+        snprintf(hint, sizeof hint, "%s", err.hint[0] ? err.hint : _("fix or unset the variable"));
+    }
+    if (!same_str(s->cfg.api_url, base.api_url))
+        take_str(&merged.api_url, s->cfg.api_url);
+    if (!same_str(s->cfg.color, base.color))
+        take_str(&merged.color, s->cfg.color);
+    if (!same_str(s->cfg.cacert, base.cacert))
+        take_str(&merged.cacert, s->cfg.cacert);
+    if (s->cfg.timeout_s != base.timeout_s)
+        merged.timeout_s = s->cfg.timeout_s;
+    if (s->cfg.retries != base.retries)
+        merged.retries = s->cfg.retries;
+    config_free(&s->cfg);
+    s->cfg = merged;
+    config_free(&base);
+    if (s->color_when == COLOR_AUTO && s->cfg.color) {
+        enum color_when w = strcmp(s->cfg.color, "always") == 0 ? COLOR_ALWAYS
+                            : strcmp(s->cfg.color, "never") == 0 ? COLOR_NEVER : COLOR_AUTO;
+        s->color_out = color_enabled(w, 1);
+        s->color_err = color_enabled(w, 2);
+    }
+    report(d, "config", st, hint, "%s", detail);
 }
 
 static void check_credentials(struct doctor *d)
@@ -621,10 +676,9 @@ static int doctor_exec(struct session *s, const struct parsed *p)
     (void)p;
     struct doctor *d = xcalloc(1, sizeof *d);
     d->s = s;
-    const char *url = s->cfg.api_url ? s->cfg.api_url : "";
-
     check_config(d);
     check_credentials(d);
+    const char *url = s->cfg.api_url ? s->cfg.api_url : "";
 
     /* The token, when there is one, for the token check (loaded quietly: doctor reports). */
     err_clear(&d->auth_err);
@@ -683,6 +737,6 @@ const struct command cmd_doctor = {
                       "fails."),
     .min_args = 0,
     .max_args = 0,
-    .flags = 0,
+    .flags = CMD_NO_CONFIG,   /* reads the config itself: see check_config */
     .exec = doctor_exec,
 };

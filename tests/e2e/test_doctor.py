@@ -142,17 +142,37 @@ def test_revoked_token_fails_with_login_hint(logged_in):
     assert token not in r.stdout + r.stderr
 
 
-def test_unparsable_config_is_reported(carhelp):
+def test_unparsable_config_is_a_fail_naming_the_line_and_the_rest_still_runs(carhelp):
     cfg = Path(carhelp.env["CARHELP_CONFIG_DIR"]) / "config"
     cfg.write_text("[default]\nthis is not ini\n")
     r = carhelp("doctor")
-    # The config is read before any command runs: either the frame refuses it (exit 2,
-    # naming file and line) or doctor reports it as a FAIL. Never a silent PASS.
-    assert r.returncode in (1, 2), r.stdout
-    if r.returncode == 1:
-        assert parse(r.stdout)["config"][0] == "FAIL"
-    else:
-        assert str(cfg) in r.stderr
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    checks = parse(r.stdout)
+    assert list(checks) == CHECKS
+    assert checks["config"][0] == "FAIL"
+    assert str(cfg) in checks["config"][1] and "2" in checks["config"][1]
+    assert "hint:" in checks["config"][1]
+    assert checks["api"][0] == "PASS"       # the diagnosis goes on with the defaults + env
+
+
+def test_config_api_url_is_used(carhelp, server):
+    cfg = Path(carhelp.env["CARHELP_CONFIG_DIR"]) / "config"
+    cfg.write_text(f"[default]\napi_url = {closed_port_url()}\n")
+    env = dict(carhelp.env)
+    del env["CARHELP_API_URL"]
+    r = carhelp("doctor", env=env)
+    assert r.returncode == 1
+    assert parse(r.stdout)["tcp"][0] == "FAIL"
+    # the command line still wins over the file
+    r = carhelp("doctor", "--api-url", server.url, env=env)
+    assert parse(r.stdout)["tcp"][0] == "PASS", r.stdout
+
+
+def test_bad_environment_value_is_a_config_fail(carhelp):
+    r = carhelp("doctor", CARHELP_TIMEOUT="soon")
+    assert r.returncode == 1, r.stdout
+    config = parse(r.stdout)["config"]
+    assert config[0] == "FAIL" and "CARHELP_TIMEOUT" in config[1]
 
 
 @pytest.mark.parametrize("skew_s,status", [(0, "PASS"), (120, "WARN"), (-600, "FAIL")])
