@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 
+import pexpect
 import pytest
 
 import chtest
@@ -479,6 +480,63 @@ def test_write_error_on_stdout_is_reported(offline, args):
                            stderr=subprocess.PIPE, text=True, timeout=30)
     assert r.returncode == 2
     assert "carhelp: error writing output:" in r.stderr
+
+
+# -- on a terminal: prompts, Ctrl-C ----------------------------------------------------------
+
+def spawn(args, env, **kw):
+    return pexpect.spawn(args[0], args[1:], env=env, encoding="utf-8", timeout=20, **kw)
+
+
+def test_bare_carhelp_on_a_tty_prints_usage_and_exits_2(offline):
+    child = spawn([chtest.CARHELP], offline.env)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert "Usage: carhelp" in child.before
+
+
+def test_ctrl_c_at_a_secret_prompt_exits_130_and_restores_echo(env):
+    # The shell ignores SIGINT so only carhelp sees it; stty then shows the terminal state.
+    script = f'trap "" INT; "{chtest.CARHELP}" login --staff field01; echo "rc=$?"; stty -a'
+    child = spawn(["/bin/sh", "-c", script], env)
+    child.expect("Password for field01: ")
+    child.send("hunter2")
+    time.sleep(0.3)
+    child.sendintr()
+    child.expect(r"rc=(\d+)")
+    assert child.match.group(1) == "130"
+    typed = child.before
+    child.expect(pexpect.EOF)
+    stty = child.before
+    assert "hunter2" not in typed
+    assert " echo " in f" {stty} ".replace("\r\n", " ").replace(";", " ")
+    assert "-echo " not in stty.replace("\r\n", " ")
+
+
+@pytest.fixture
+def silent_server():
+    """A loopback port that accepts connections and never answers."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    yield f"http://127.0.0.1:{s.getsockname()[1]}"
+    s.close()
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_during_a_request_exits_130_at_once(offline, silent_server, presses):
+    env = dict(offline.env, CARHELP_API_URL=silent_server, CARHELP_TOKEN="0" * 64)
+    child = spawn([chtest.CARHELP, "--timeout", "60", "auth", "status"], env)
+    time.sleep(1.0)
+    start = time.monotonic()
+    for _ in range(presses):
+        child.sendintr()
+        time.sleep(0.05)
+    child.expect(pexpect.EOF, timeout=5)
+    child.close()
+    assert child.exitstatus == 130, child.before
+    assert time.monotonic() - start < 3
 
 
 # -- against the service -------------------------------------------------------------------------
