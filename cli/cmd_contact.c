@@ -21,6 +21,7 @@ extern const struct command cmd_contact;
 
 #define CACHE_NAME "support-status.json"
 #define CACHE_MAX (1024 * 1024)
+#define CACHE_FRESH_S (30 * 60)
 
 enum source { SRC_LIVE, SRC_CACHE, SRC_MODEL };
 static const char *const source_name[] = { "live", "cache", "model" };
@@ -176,7 +177,10 @@ static void build_view(struct view *v, enum source src, time_t at, const cJSON *
         v->open = json_bool(doc, "open_now", v->open);
         v->peak = v->open && json_bool(doc, "peak_now", v->peak);
     }
-    const cJSON *phone = service_channel(doc, "phone");
+    /* A queue estimate is only worth showing while it is fresh; numbers and hours keep. */
+    bool fresh = src == SRC_LIVE ||
+                 (cached_at != (time_t)-1 && at >= cached_at && at - cached_at <= CACHE_FRESH_S);
+    const cJSON *phone = fresh ? service_channel(doc, "phone") : NULL;
     if (phone && v->open) {
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(phone, "estimated_wait_s");
         if (cJSON_IsNumber(w) && w->valuedouble >= 0 && w->valuedouble < 86400)

@@ -194,3 +194,21 @@ def test_full_width_at_from_an_input_method(carhelp):
     r = at(carhelp, "０８：１５")
     assert r.returncode == 0, r.stderr
     assert "2026-11-25 08:15" in r.stdout
+
+
+def test_an_old_cache_keeps_the_numbers_but_not_its_queue_estimate(tmp_path):
+    noon = "2026-11-25T12:00:00+08:00"
+    srv = chtest.Server("--now", noon)      # open at noon whatever the real time is
+    env = chtest.isolated_env(tmp_path, srv.url)
+    try:
+        assert chtest.run(dict(env, CARHELP_NOW=noon), "contact").returncode == 0
+    finally:
+        srv.stop()
+    fresh = chtest.run(dict(env, CARHELP_NOW="2026-11-25T12:10:00+08:00"), "contact")
+    assert fresh.returncode == 0
+    assert "(cached at" in fresh.stdout
+    stale = chtest.run(dict(env, CARHELP_NOW="2026-11-25T15:00:00+08:00"), "contact")
+    assert stale.returncode == 0
+    assert "estimate from the built-in model" in stale.stdout
+    assert SERVICE in stale.stdout
+    assert json.loads(chtest.run(env, "contact", "--json").stdout)["source"] == "cache"
