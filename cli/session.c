@@ -52,6 +52,17 @@ static bool token_is_clean(const char *t)
     return true;
 }
 
+/* Equal up to trailing slashes ("http://h:1/" is "http://h:1"). */
+static bool same_url(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    while (la && a[la - 1] == '/')
+        la--;
+    while (lb && b[lb - 1] == '/')
+        lb--;
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
 int session_load_auth(struct session *s, struct ch_error *err)
 {
     if (s->have_cred)
@@ -89,7 +100,7 @@ int session_load_auth(struct session *s, struct ch_error *err)
         err_hint(err, _("run 'carhelp login' to log in again"));
         return CH_AUTH;
     }
-    if (c.api_url && *c.api_url && s->cfg.api_url && strcmp(c.api_url, s->cfg.api_url) != 0)
+    if (c.api_url && *c.api_url && s->cfg.api_url && !same_url(c.api_url, s->cfg.api_url))
         msg_warn(s, _("the token of profile '%s' was issued by %s, not %s; using it anyway"),
                  profile_name(s), c.api_url, s->cfg.api_url);
     s->cred = c;

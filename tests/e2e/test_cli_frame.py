@@ -172,6 +172,14 @@ def test_bare_carhelp_off_a_tty_prints_usage_and_exits_2(offline):
     assert "Usage: carhelp" in r.stderr and "login" in r.stderr
 
 
+def test_a_missing_locale_falls_back_to_english(offline):
+    r = offline("--help", LC_ALL="zh_CN.UTF-8", LANG="zh_CN.UTF-8")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Usage: carhelp") and r.stderr == ""
+    r = offline("logn", LC_ALL="xx_YY.UTF-8")
+    assert r.returncode == 2 and "unknown command 'logn'" in r.stderr
+
+
 # -- dispatch and usage errors ----------------------------------------------------------------
 
 def test_unknown_command_suggests_the_closest(offline):
