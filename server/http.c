@@ -43,6 +43,7 @@ static struct request *request_new(struct MHD_Connection *conn,
     snprintf(req->id, sizeof req->id, "req_%s", hex);
     req->reply.retry_after = -1;
     req->faults.retry_after = -1;
+    req->body_max = router_body_limit(method, url);
     clock_gettime(CLOCK_MONOTONIC, &req->started);
     if (!req->path) {
         free(req);
@@ -63,7 +64,7 @@ static void request_free(struct request *req)
 
 static void body_append(struct request *req, const char *data, size_t len)
 {
-    if (req->body_too_big || req->body_len + len > BODY_MAX) {
+    if (req->body_too_big || req->body_len + len > req->body_max) {
         req->body_too_big = true;
         return;
     }
@@ -87,7 +88,7 @@ static void body_append(struct request *req, const char *data, size_t len)
 static bool declared_too_big(const struct request *req)
 {
     const char *len = request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    return len && strtoull(len, NULL, 10) > BODY_MAX;
+    return len && strtoull(len, NULL, 10) > req->body_max;
 }
 
 static void add_headers(struct request *req, struct MHD_Response *resp)
@@ -124,6 +125,14 @@ static enum MHD_Result send_reply(struct request *req)
     return ok;
 }
 
+static void reply_too_large(struct request *req)
+{
+    char message[96];
+    snprintf(message, sizeof message, "the request body is larger than %zu KiB",
+             req->body_max / 1024);
+    reply_error(req, 413, "payload_too_large", message);
+}
+
 static enum MHD_Result finish(struct request *req)
 {
     if (req->cfg->faults) {
@@ -136,7 +145,7 @@ static enum MHD_Result finish(struct request *req)
             return MHD_NO; /* logged as "dropped" when MHD reports the end */
     }
     if (req->body_too_big)
-        reply_error(req, 413, "payload_too_large", "the request body is larger than 1 MiB");
+        reply_too_large(req);
     else if (!faults_reply(req))
         router_dispatch(req);
     if (req->reply.status == 0)

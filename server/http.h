@@ -15,7 +15,7 @@
 #include "config.h"
 #include "faults.h"
 
-#define BODY_MAX (1024 * 1024)
+#define BODY_MAX (1024 * 1024) /* default request body cap; routes may raise it */
 #define MAX_PATH_PARAMS 4
 #define REQUEST_ID_LEN 20 /* "req_" + 16 hex */
 #define JSON_CONTENT_TYPE "application/json; charset=utf-8"
@@ -45,7 +45,7 @@ struct request {
     char *path;
     char id[REQUEST_ID_LEN + 1];
     char *body;
-    size_t body_len, body_cap;
+    size_t body_len, body_cap, body_max;
     bool body_too_big;
     char *params[MAX_PATH_PARAMS];
     int nparams;

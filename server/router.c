@@ -19,16 +19,17 @@ struct route {
     const char *pattern;
     route_handler handler;
     int flags;
+    size_t body_max; /* 0: BODY_MAX */
 };
 
 static const struct route routes[] = {
-    {"GET", "/v1/meta", meta_get, PUBLIC},
-    {"POST", "/v1/auth/otp", auth_otp_create, PUBLIC},
-    {"POST", "/v1/auth/token", auth_token_create, PUBLIC},
-    {"DELETE", "/v1/auth/token", auth_token_revoke, NEEDS_AUTH},
-    {"GET", "/v1/auth/whoami", auth_whoami, NEEDS_AUTH},
-    {"GET", "/v1/accounts/{id}", accounts_get, NEEDS_AUTH},
-    {"GET", "/v1/support/status", support_status, PUBLIC},
+    {"GET", "/v1/meta", meta_get, PUBLIC, 0},
+    {"POST", "/v1/auth/otp", auth_otp_create, PUBLIC, 0},
+    {"POST", "/v1/auth/token", auth_token_create, PUBLIC, 0},
+    {"DELETE", "/v1/auth/token", auth_token_revoke, NEEDS_AUTH, 0},
+    {"GET", "/v1/auth/whoami", auth_whoami, NEEDS_AUTH, 0},
+    {"GET", "/v1/accounts/{id}", accounts_get, NEEDS_AUTH, 0},
+    {"GET", "/v1/support/status", support_status, PUBLIC, 0},
 };
 
 static void clear_params(struct request *req)
@@ -38,25 +39,35 @@ static void clear_params(struct request *req)
     req->nparams = 0;
 }
 
-/* Matches segment by segment; {x} captures one non-empty segment. */
+/* Matches segment by segment; {x} captures one non-empty segment (into req if given). */
 static bool match(const char *pattern, const char *path, struct request *req)
 {
-    clear_params(req);
+    if (req)
+        clear_params(req);
     while (*pattern && *path) {
         if (*pattern != '/' || *path != '/')
             return false;
         pattern++, path++;
         size_t plen = strcspn(pattern, "/"), slen = strcspn(path, "/");
         if (pattern[0] == '{') {
-            if (slen == 0 || req->nparams == MAX_PATH_PARAMS)
+            if (slen == 0 || (req && req->nparams == MAX_PATH_PARAMS))
                 return false;
-            req->params[req->nparams++] = strndup(path, slen);
+            if (req)
+                req->params[req->nparams++] = strndup(path, slen);
         } else if (plen != slen || strncmp(pattern, path, plen) != 0) {
             return false;
         }
         pattern += plen, path += slen;
     }
     return *pattern == '\0' && *path == '\0';
+}
+
+size_t router_body_limit(const char *method, const char *path)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(routes[i].method, method) == 0 && match(routes[i].pattern, path, NULL))
+            return routes[i].body_max ? routes[i].body_max : BODY_MAX;
+    return BODY_MAX;
 }
 
 static void add_allowed(char *allow, size_t size, const char *method)

@@ -3,9 +3,15 @@
 #ifndef CARHELP_SERVER_ROUTER_H
 #define CARHELP_SERVER_ROUTER_H
 
+#include <stddef.h>
+
 struct request;
 
 typedef void (*route_handler)(struct request *req);
+
+/* The largest body the route for method and path accepts (BODY_MAX unless the route
+ * says otherwise, e.g. attachment uploads). */
+size_t router_body_limit(const char *method, const char *path);
 
 /* Routes the request and runs its handler with the database lock held. */
 void router_dispatch(struct request *req);
