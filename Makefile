@@ -45,7 +45,8 @@ endif
 # Objects depend on the compiler and flags they were built with (git's GIT-CFLAGS idea), so
 # `make CC=clang`, `WERROR=1` or `SANITIZE=...` in an existing BUILD folder rebuilds what changed.
 FLAGS_STAMP := $(BUILD)/.build-flags
-TRACK_FLAGS := $(subst ','\'',$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(PKG_CONFIG))
+BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(PKG_CONFIG)
+TRACK_FLAGS := $(subst ','\'',$(BUILD_FLAGS))
 
 # pkg-config is asked only when building, so `make deps` works on a bare machine.
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
@@ -173,6 +174,10 @@ uninstall:
 	    '$(DESTDIR)$(MANDIR)/man1/carhelp.1' '$(DESTDIR)$(MANDIR)/man1/carhelp-server.1' \
 	    '$(DESTDIR)$(BASHCOMPDIR)/carhelp' '$(DESTDIR)$(ZSHCOMPDIR)/_carhelp' \
 	    '$(DESTDIR)$(FISHCOMPDIR)/carhelp.fish'
+
+# `make print-VAR` shows a variable as make sees it (tests compare BUILD_FLAGS with the stamp).
+print-%:
+	@printf '%s\n' '$(subst ','\'',$($*))'
 
 clean:
 	rm -rf $(BUILD) build-san
