@@ -55,6 +55,8 @@ struct doctor {
     int n;
     double started_ms;              /* of the check in progress */
     struct url_parts url;
+    struct url_parts peer;          /* what DNS and TCP are checked against: the proxy, if any */
+    bool via_proxy;
     bool url_ok;
     char broken[520];               /* why the network checks are skipped; "" while all is well */
     struct http_client *http;
@@ -202,6 +204,65 @@ static void take_str(char **dst, const char *src)
  * way every other command reads it: built-in < file < environment < command line. What the
  * dispatcher left in s->cfg is built-in + command line, so a field that differs from the
  * built-in value came from the command line and wins. */
+/* no_proxy as curl reads it: "*", or a comma list of hosts / domain suffixes. */
+static bool no_proxy_matches(const char *host)
+{
+    const char *np = getenv("no_proxy");
+    if (!np || !*np)
+        np = getenv("NO_PROXY");
+    if (!np || !*np)
+        return false;
+    if (strcmp(np, "*") == 0)
+        return true;
+    size_t hl = strlen(host);
+    for (const char *p = np; *p;) {
+        p += strspn(p, ", ");
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ')
+            m--;
+        const char *e = p;
+        if (m && *e == '.') {
+            e++;
+            m--;
+        }
+        if (m && m <= hl && strncasecmp(host + hl - m, e, m) == 0 &&
+            (m == hl || host[hl - m - 1] == '.'))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+/* The proxy curl would use for this URL (scheme_proxy, then all_proxy), as in curl. */
+static bool find_proxy(const struct url_parts *u, struct url_parts *proxy)
+{
+    const char *names_https[] = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", NULL };
+    const char *names_http[] = { "http_proxy", "all_proxy", "ALL_PROXY", NULL };
+    const char **names = strcmp(u->scheme, "https") == 0 ? names_https : names_http;
+    const char *value = NULL;
+    for (; *names && !value; names++) {
+        const char *v = getenv(*names);
+        if (v && *v)
+            value = v;
+    }
+    if (!value || no_proxy_matches(u->host))
+        return false;
+    char buf[600];
+    snprintf(buf, sizeof buf, "%s%s", strstr(value, "://") ? "" : "http://", value);
+    if (!parse_url(buf, proxy)) {
+        /* socks5:// and friends: parse_url only knows http(s); take host and port anyway. */
+        char *p = strstr(buf, "://");
+        memcpy(buf, "http", 4);
+        memmove(buf + 4, p, strlen(p) + 1);
+        if (!parse_url(buf, proxy))
+            return false;
+        if (!strstr(value, ":") || strcmp(proxy->port, "80") == 0)
+            snprintf(proxy->port, sizeof proxy->port, "1080");
+    }
+    return true;
+}
+
 static void check_config(struct doctor *d)
 {
     struct session *s = d->s;
@@ -343,16 +404,17 @@ static void check_dns(struct doctor *d)
         return;
     begin(d);
     int gai;
-    struct addrinfo *res = resolve(&d->url, &gai);
+    struct addrinfo *res = resolve(&d->peer, &gai);
     if (!res) {
-        snprintf(d->broken, sizeof d->broken, _("cannot resolve %s"), d->url.host);
+        snprintf(d->broken, sizeof d->broken, _("cannot resolve %s"), d->peer.host);
         report(d, "dns", ST_FAIL, _("check the host name in --api-url, CARHELP_API_URL or the config, and your DNS"),
-               _("cannot resolve %s: %s"), d->url.host, gai_strerror(gai));
+               _("cannot resolve %s: %s"), d->peer.host, gai_strerror(gai));
         return;
     }
     char addr[INET6_ADDRSTRLEN];
     describe_addr(res->ai_addr, addr, sizeof addr);
-    report(d, "dns", ST_PASS, NULL, "%s -> %s", d->url.host, addr);
+    report(d, "dns", ST_PASS, NULL, "%s%s -> %s", d->via_proxy ? _("proxy ") : "", d->peer.host,
+           addr);
     freeaddrinfo(res);
 }
 
@@ -392,7 +454,7 @@ static void check_tcp(struct doctor *d)
         return;
     begin(d);
     int gai;
-    struct addrinfo *res = resolve(&d->url, &gai);
+    struct addrinfo *res = resolve(&d->peer, &gai);
     double limit = d->s->cfg.timeout_s > 0 && d->s->cfg.timeout_s < CONNECT_TIMEOUT_S
                        ? d->s->cfg.timeout_s : CONNECT_TIMEOUT_S;
     int e = res ? EHOSTUNREACH : ENOENT;
@@ -406,16 +468,20 @@ static void check_tcp(struct doctor *d)
     if (res)
         freeaddrinfo(res);
     if (e == 0) {
-        report(d, "tcp", ST_PASS, NULL, _("connected to %s port %s"), addr, d->url.port);
+        report(d, "tcp", ST_PASS, NULL, _("connected to %s%s port %s"),
+               d->via_proxy ? _("proxy ") : "", addr, d->peer.port);
         return;
     }
-    snprintf(d->broken, sizeof d->broken, _("cannot connect to %s port %s"), d->url.host,
-             d->url.port);
-    const char *hint = e == ECONNREFUSED
+    snprintf(d->broken, sizeof d->broken, _("cannot connect to %s port %s"), d->peer.host,
+             d->peer.port);
+    const char *hint = d->via_proxy
+        ? _("check the proxy in https_proxy, http_proxy or all_proxy (hosts in no_proxy go direct)")
+        : e == ECONNREFUSED
         ? _("nothing listens there: is the service running (carhelp-server), and is the port in --api-url right?")
         : _("check the network, a firewall or proxy, and the host and port in --api-url");
-    report(d, "tcp", ST_FAIL, hint, _("cannot connect to %s port %s: %s"), d->url.host,
-           d->url.port, e == ETIMEDOUT ? _("timed out") : strerror(e));
+    report(d, "tcp", ST_FAIL, hint, _("cannot connect to %s%s port %s: %s"),
+           d->via_proxy ? _("proxy ") : "", d->peer.host, d->peer.port,
+           e == ETIMEDOUT ? _("timed out") : strerror(e));
 }
 
 static void fetch_meta(struct doctor *d)
@@ -685,6 +751,9 @@ static int doctor_exec(struct session *s, const struct parsed *p)
     d->token_loaded = s->have_cred || session_load_auth(s, &d->auth_err) == 0;
 
     d->url_ok = parse_url(url, &d->url);
+    d->peer = d->url;
+    if (d->url_ok)
+        d->via_proxy = find_proxy(&d->url, &d->peer);
     if (!d->url_ok)
         snprintf(d->broken, sizeof d->broken, _("cannot use the API URL %s"), url);
     struct ch_error err;

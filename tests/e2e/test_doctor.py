@@ -252,3 +252,13 @@ def test_tls_with_the_right_ca_passes(carhelp, tls_server):
     assert checks["tls"][0] == "PASS", r.stdout
     assert checks["api"][0] == "PASS", r.stdout
     assert r.returncode == 0
+
+
+def test_a_proxy_is_checked_instead_of_the_api_host(carhelp, server):
+    dead_proxy = closed_port_url()
+    r = carhelp("doctor", http_proxy=dead_proxy)
+    assert r.returncode == 1, r.stdout
+    tcp = parse(r.stdout)["tcp"]
+    assert tcp[0] == "FAIL" and "proxy" in tcp[1] and "no_proxy" in tcp[1]
+    direct = carhelp("doctor", http_proxy=dead_proxy, no_proxy="127.0.0.1")
+    assert parse(direct.stdout)["tcp"][0] == "PASS", direct.stdout
