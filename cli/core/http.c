@@ -628,19 +628,40 @@ static int network_error(struct http_client *c, CURLcode rc, double elapsed_ms,
     }
 }
 
-static int rate_error(struct http_client *c, const struct http_response *r, double left_ms,
-                      struct ch_error *err)
+/* The service's own words (error.code, error.message) when the body is the error model. */
+static void service_error_text(const struct http_response *r, char *code, size_t codesz,
+                               char *msg, size_t msgsz)
+{
+    code[0] = msg[0] = '\0';
+    cJSON *doc = r->body.len ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
+    const cJSON *e = doc ? cJSON_GetObjectItemCaseSensitive(doc, "error") : NULL;
+    const cJSON *c = e ? cJSON_GetObjectItemCaseSensitive(e, "code") : NULL;
+    const cJSON *m = e ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+    if (cJSON_IsString(c) && strlen(c->valuestring) < codesz &&
+        strspn(c->valuestring, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(c->valuestring))
+        snprintf(code, codesz, "%s", c->valuestring);
+    if (cJSON_IsString(m))
+        copy_trimmed(msg, msgsz, m->valuestring, strlen(m->valuestring));
+    cJSON_Delete(doc);
+}
+
+static int rate_error(const struct http_response *r, double left_ms, struct ch_error *err)
 {
     time_t when = ch_now() + (time_t)(r->retry_after_s + 0.999);
     struct tm tm;
     char at[32] = "";
     if (localtime_r(&when, &tm))
         strftime(at, sizeof at, "%H:%M:%S", &tm);
-    err_set(err, CH_RATE, r->status == 429 ? "rate_limited" : "unavailable", NULL,
-            "the service asks to wait %.0f s (HTTP %ld), more than the %.1f s left of the timeout",
-            r->retry_after_s, r->status, left_ms > 0 ? left_ms / 1000.0 : 0.0);
+    char code[64], msg[200];
+    service_error_text(r, code, sizeof code, msg, sizeof msg);
+    if (!code[0])
+        snprintf(code, sizeof code, "%s", r->status == 429 ? "rate_limited" : "unavailable");
+    if (!msg[0])
+        snprintf(msg, sizeof msg, "HTTP %ld", r->status);
+    err_set(err, CH_RATE, code, NULL,
+            "%s; the service asks to wait %.0f s, more than the %.1f s left of the timeout", msg,
+            r->retry_after_s, left_ms > 0 ? left_ms / 1000.0 : 0.0);
     err_hint(err, "try again after %s (in %.0f s)", at, r->retry_after_s);
-    (void)c;
     return CH_RATE;
 }
 
@@ -733,7 +754,7 @@ int http_perform(struct http_client *c, const struct http_request *req,
         if (resp->retry_after_s >= 0) {
             wait = resp->retry_after_s * 1000.0;
             if (wait >= left) {
-                rc = rate_error(c, resp, left, err);
+                rc = rate_error(resp, left, err);
                 break;
             }
         } else {
