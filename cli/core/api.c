@@ -87,7 +87,8 @@ static int http_failure(const struct http_response *resp, const char *what, stru
         copy_clean(err->request_id, sizeof err->request_id, rid);
     err->http_status = resp->status;
 
-    if (resp->status == 401)
+    /* A wrong code or password during login itself needs no "log in" hint. */
+    if (resp->status == 401 && !(code && strcmp(code, "invalid_credentials") == 0))
         err_hint(err, "run `carhelp login`");
     else if (resp->status >= 500)
         err_hint(err, "the service is having problems; try again later");

@@ -8,6 +8,7 @@
  * built-in default bundle is used. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -443,8 +444,11 @@ static CURLcode perform_once(struct http_client *c, const struct http_request *r
     curl_easy_reset(h);
     c->errbuf[0] = '\0';
     struct curl_slist *headers = build_headers(c, req);
+    if (budget_ms > (double)INT_MAX)   /* --timeout 1e12 must not overflow the cast */
+        budget_ms = (double)INT_MAX;
     long total_ms = budget_ms < 1 ? 1 : (long)budget_ms;
-    long conn_ms = (long)(c->opts.connect_timeout_s * 1000.0);
+    double conn = c->opts.connect_timeout_s * 1000.0;
+    long conn_ms = conn > (double)total_ms ? total_ms : (long)conn;
     if (conn_ms > total_ms)
         conn_ms = total_ms;
     if (conn_ms < 1)
@@ -600,6 +604,8 @@ static int network_error(struct http_client *c, CURLcode rc, double elapsed_ms,
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
+        if (strncmp(detail, "SSL certificate problem: ", 25) == 0)
+            detail += 25;   /* curl says it already; say it once */
         return err_set(err, CH_NETWORK, "tls", NULL, "TLS certificate problem: %s", detail);
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
