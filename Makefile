@@ -27,6 +27,22 @@ VERSION     := 0.1.0
 DEFAULT_API_URL ?= http://127.0.0.1:8765
 
 CLI_PKGS    := libcurl libcjson readline libqrencode libpng inih
+# libcurl is dlopen'ed on first use (cli/core/curl_dl.c) so that commands which never touch
+# the network start without loading it and its thirty dependencies. CURL_DLOPEN=0 links it.
+CURL_DLOPEN ?= 1
+CURL_SONAME ?= libcurl.so.4
+ifeq ($(CURL_DLOPEN),1)
+CLI_LINK_PKGS := $(filter-out libcurl,$(CLI_PKGS))
+CLI_LINK_EXTRA := -ldl -lpthread
+CPPFLAGS += -DCARHELP_CURL_DLOPEN -DCURL_SONAME='"$(CURL_SONAME)"'
+else
+CLI_LINK_PKGS := $(CLI_PKGS)
+CLI_LINK_EXTRA :=
+endif
+CURL_TLS_BACKEND := $(shell curl-config --ssl-backends 2>/dev/null | cut -d' ' -f1)
+ifneq ($(CURL_TLS_BACKEND),)
+CPPFLAGS += -DCURL_TLS_BACKEND='"$(CURL_TLS_BACKEND)"'
+endif
 SERVER_PKGS := libmicrohttpd sqlite3 libcjson
 TEST_PKGS   := cmocka
 
@@ -98,7 +114,7 @@ $(CORELIB): $(CORE_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(CARHELP): $(CLI_OBJ) $(CORELIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(CORELIB) $(call pc_libs,$(CLI_PKGS)) -lm
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(CORELIB) $(call pc_libs,$(CLI_LINK_PKGS)) $(CLI_LINK_EXTRA) -lm
 
 $(SERVER): $(SERVER_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SERVER_PKGS)) -lcrypt -lpthread -lm
@@ -106,7 +122,7 @@ $(SERVER): $(SERVER_OBJ)
 $(BUILD)/tests/%: tests/unit/%.c $(CORELIB) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(call pc_cflags,$(CLI_PKGS) $(TEST_PKGS)) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORELIB) \
-	    $(call pc_libs,$(CLI_PKGS) $(TEST_PKGS)) -lm
+	    $(call pc_libs,$(CLI_LINK_PKGS) $(TEST_PKGS)) $(CLI_LINK_EXTRA) -lm
 
 deps:
 	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "core/curl_dl.h"
 #include "i18n.h"
 
 /* ---- HTTP client and credential ---------------------------------------------------------- */
@@ -31,7 +32,8 @@ int session_http(struct session *s, struct http_client **out, struct ch_error *e
         s->http = http_client_new(&o);
         if (!s->http)
             return err_set(err, CH_NETWORK, "http_init", _("network"),
-                           _("cannot set up the HTTP client"));
+                           _("cannot set up the HTTP client: %s"),
+                           curl_dl_error() ? curl_dl_error() : _("libcurl initialisation failed"));
     } else if (s->have_cred) {
         http_client_set_token(s->http, s->cred.token);
     }

@@ -817,13 +817,12 @@ void http_new_idempotency_key(char out[37])
     out[o] = '\0';
 }
 
+/* From the build, not from a loaded libcurl: --version must not pay for loading it. */
 const char *http_backend_version(void)
 {
-    static char text[128];
-    if (!text[0]) {
-        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-        snprintf(text, sizeof text, "libcurl/%s%s%s", v->version, v->ssl_version ? " " : "",
-                 v->ssl_version ? v->ssl_version : "");
-    }
-    return text;
+#ifdef CURL_TLS_BACKEND
+    return "libcurl/" LIBCURL_VERSION " " CURL_TLS_BACKEND;
+#else
+    return "libcurl/" LIBCURL_VERSION;
+#endif
 }
