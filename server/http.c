@@ -7,9 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "router.h"
 #include "secret.h"
+
+/* Bodies over the cap are read and thrown away up to this size, so the client, still
+ * sending, gets the 413 instead of a connection reset; beyond it the connection is cut. */
+#define DISCARD_MAX (16u * 1024u * 1024u)
 
 static double elapsed_ms(const struct request *req)
 {
@@ -62,11 +67,13 @@ static void request_free(struct request *req)
     free(req);
 }
 
-static void body_append(struct request *req, const char *data, size_t len)
+/* Returns false when the body passed even the discard limit. */
+static bool body_append(struct request *req, const char *data, size_t len)
 {
     if (req->body_too_big || req->body_len + len > req->body_max) {
         req->body_too_big = true;
-        return;
+        req->body_discarded += len;
+        return req->body_discarded <= DISCARD_MAX;
     }
     if (req->body_len + len + 1 > req->body_cap) {
         size_t cap = req->body_cap ? req->body_cap : 4096;
@@ -75,7 +82,7 @@ static void body_append(struct request *req, const char *data, size_t len)
         char *grown = realloc(req->body, cap);
         if (!grown) {
             req->body_too_big = true;
-            return;
+            return true;
         }
         req->body = grown;
         req->body_cap = cap;
@@ -83,12 +90,24 @@ static void body_append(struct request *req, const char *data, size_t len)
     memcpy(req->body + req->body_len, data, len);
     req->body_len += len;
     req->body[req->body_len] = '\0';
+    return true;
 }
 
-static bool declared_too_big(const struct request *req)
+static uint64_t declared_length(const struct request *req)
 {
     const char *len = request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    return len && strtoull(len, NULL, 10) > req->body_max;
+    return len ? strtoull(len, NULL, 10) : 0;
+}
+
+/* Whether to answer 413 before reading the body: the client waits for 100 Continue, or
+ * the body is too large to be worth draining. */
+static bool answer_before_body(const struct request *req)
+{
+    const char *expect = request_header(req, MHD_HTTP_HEADER_EXPECT);
+    uint64_t len = declared_length(req);
+    if (len <= req->body_max)
+        return false;
+    return (expect && strcasecmp(expect, "100-continue") == 0) || len > DISCARD_MAX;
 }
 
 static void add_headers(struct request *req, struct MHD_Response *resp)
@@ -166,16 +185,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req)
             return MHD_NO;
         *con_cls = req;
-        if (declared_too_big(req)) {
+        if (answer_before_body(req)) {
             req->body_too_big = true;
             return finish(req);
         }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        body_append(req, upload_data, *upload_data_size);
+        bool keep = body_append(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
+        return keep ? MHD_YES : MHD_NO;
     }
     return finish(req);
 }

@@ -45,7 +45,7 @@ struct request {
     char *path;
     char id[REQUEST_ID_LEN + 1];
     char *body;
-    size_t body_len, body_cap, body_max;
+    size_t body_len, body_cap, body_max, body_discarded;
     bool body_too_big;
     char *params[MAX_PATH_PARAMS];
     int nparams;

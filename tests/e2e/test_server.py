@@ -375,6 +375,15 @@ def test_body_over_one_mib_is_413(srv):
     assert_error(r, 413, "payload_too_large")
 
 
+def test_oversized_body_announced_with_expect_is_refused_before_it_is_sent(srv):
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+        sock.sendall(b"POST /v1/auth/otp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                     b"\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n")
+        head = sock.recv(65536)
+    assert head.startswith(b"HTTP/1.1 413 "), head
+    assert b"payload_too_large" in head and b"X-Request-Id: req_" in head
+
+
 def test_chunked_body_over_one_mib_is_413(srv):
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     chunks = (b"x" * 65536 for _ in range(20))
