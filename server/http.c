@@ -24,10 +24,18 @@ static double elapsed_ms(const struct request *req)
            (double)(now.tv_nsec - req->started.tv_nsec) / 1e6;
 }
 
-/* One line per request, written when it ends; paths never carry secrets (tokens travel in headers). */
+/* One line per request, written when it ends. Paths carry no secrets (tokens travel in
+ * headers); control characters a decoded path may hold are shown as '?' so a request
+ * cannot forge log lines. */
 static void log_request(const struct request *req, const char *outcome)
 {
-    fprintf(stderr, "%s %s %s %.1fms %s\n", req->method, req->path, outcome, elapsed_ms(req),
+    char path[256];
+    size_t i;
+    for (i = 0; req->path[i] && i < sizeof path - 1; i++)
+        path[i] = ((unsigned char)req->path[i] < 0x20 || req->path[i] == 0x7f) ? '?'
+                                                                                : req->path[i];
+    path[i] = '\0';
+    fprintf(stderr, "%s %s %s %.1fms %s\n", req->method, path, outcome, elapsed_ms(req),
             req->id);
 }
 

@@ -569,6 +569,15 @@ def test_log_has_one_line_per_request_and_no_secrets():
     assert re.match(r"^GET /v1/nope 404 [0-9.]+ms req_[0-9a-f]{16}$", lines[-1])
 
 
+def test_a_path_cannot_forge_log_lines():
+    s = Server()
+    call(s, "GET", "/v1/x%0AGET%20/v1/meta%20200%201.0ms%20req_0000000000000000")
+    s.stop()
+    log = s.proc.stderr.read()
+    assert "req_0000000000000000\n" not in log
+    assert re.search(r"^GET /v1/x\?GET /v1/meta .* 404 [0-9.]+ms req_[0-9a-f]{16}$", log, re.M)
+
+
 # ---- persistence and shutdown ----
 
 def db_rows(db, sql):
