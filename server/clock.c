@@ -32,6 +32,15 @@ int64_t clock_now(void)
     return base_s + mono_elapsed_s();
 }
 
+int64_t clock_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns = (int64_t)(now.tv_sec - base_mono.tv_sec) * 1000000000 +
+                 (int64_t)(now.tv_nsec - base_mono.tv_nsec);
+    return base_s * 1000 + ns / 1000000;
+}
+
 int64_t clock_started(void)
 {
     return base_s;

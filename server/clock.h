@@ -14,6 +14,9 @@
 int clock_init(const char *start);
 /* Seconds since the epoch on the service clock. */
 int64_t clock_now(void);
+/* The same clock in milliseconds (clock_now_ms() / 1000 == clock_now()), for timings
+ * shorter than a second (the simulated vehicle's --vehicle-delay-ms). */
+int64_t clock_now_ms(void);
 /* The service clock at startup (the demo seed is relative to it). */
 int64_t clock_started(void);
 /* "2026-11-25T19:41:00+08:00" */
