@@ -10,7 +10,9 @@
 #include "db.h"
 #include "http.h"
 #include "meta.h"
+#include "orders.h"
 #include "support.h"
+#include "tariffs.h"
 
 enum { PUBLIC = 0, NEEDS_AUTH = 1 };
 
@@ -29,6 +31,10 @@ static const struct route routes[] = {
     {"DELETE", "/v1/auth/token", auth_token_revoke, NEEDS_AUTH, 0},
     {"GET", "/v1/auth/whoami", auth_whoami, NEEDS_AUTH, 0},
     {"GET", "/v1/accounts/{id}", accounts_get, NEEDS_AUTH, 0},
+    {"GET", "/v1/accounts/{id}/orders", orders_list, NEEDS_AUTH, 0},
+    {"GET", "/v1/orders/{id}", orders_get, NEEDS_AUTH, 0},
+    {"GET", "/v1/orders/{id}/fees", orders_fees, NEEDS_AUTH, 0},
+    {"GET", "/v1/tariffs/{id}", tariffs_get, NEEDS_AUTH, 0},
     {"GET", "/v1/support/status", support_status, PUBLIC, 0},
 };
 
