@@ -1,5 +1,7 @@
 #include "accounts.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
@@ -64,22 +66,143 @@ bool accounts_verified_by(const char *token_hash, const char *account_id)
     return ok;
 }
 
-void accounts_get(struct request *req)
+static bool is_staff(const struct request *req)
 {
-    const char *id = req->params[0];
-    bool staff = strcmp(req->who.role, "staff") == 0;
-    if (!staff && strcmp(id, req->who.account_id) != 0) {
-        /* The same answer whether the account exists or not. */
-        reply_error(req, 403, "forbidden", "a customer may only see their own account");
-        return;
+    return strcmp(req->who.role, "staff") == 0;
+}
+
+/* The account when the caller may act on it; otherwise replies (403/404) and returns NULL.
+ * A customer asking for another account gets the same answer whether it exists or not. */
+static cJSON *account_for_caller(struct request *req, const char *id, const char *action)
+{
+    char message[96];
+    if (!is_staff(req) && strcmp(id, req->who.account_id) != 0) {
+        snprintf(message, sizeof message, "a customer may only %s their own account", action);
+        reply_error(req, 403, "forbidden", message);
+        return NULL;
     }
     cJSON *account = account_load(id);
     if (!account)
         reply_error(req, 404, "not_found", "no such account");
-    else if (staff && !accounts_verified_by(req->who.token_hash, id)) {
+    else if (is_staff(req) && !accounts_verified_by(req->who.token_hash, id)) {
         cJSON_Delete(account);
+        account = NULL;
         reply_error(req, 403, "verification_required",
                     "verify the customer's identity first (POST /v1/accounts/verify)");
-    } else
+    }
+    return account;
+}
+
+void accounts_get(struct request *req)
+{
+    cJSON *account = account_for_caller(req, req->params[0], "see");
+    if (account)
         reply_json(req, 200, account);
+}
+
+/* ---- freeze ---- */
+
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* The reason (NULL when absent or blank), or replies 400 and sets *bad. */
+static const char *freeze_reason(struct request *req, const cJSON *body, bool *bad)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(body, "reason");
+    *bad = false;
+    if (!r || cJSON_IsNull(r))
+        return NULL;
+    if (!cJSON_IsString(r) || utf8_chars(r->valuestring) > FREEZE_REASON_MAX) {
+        reply_error(req, 400, "invalid_request", "reason must be a text of 1-500 characters");
+        *bad = true;
+        return NULL;
+    }
+    return blank(r->valuestring) ? NULL : r->valuestring;
+}
+
+static int audit_freeze(const struct request *req, const char *id, const char *reason,
+                        const char *previous)
+{
+    char details[96];
+    sqlite3_stmt *st = db_prepare(
+        "INSERT INTO audit_log(at, actor, actor_role, action, target_type, target_id, reason,"
+        " request_id, details) VALUES (?, ?, ?, 'account.freeze', 'account', ?, ?, ?, ?)");
+    int rc;
+    if (!st)
+        return -1;
+    snprintf(details, sizeof details, "{\"previous_status\":\"%s\"}", previous);
+    db_bind_texts(st, 7, (const char *const[]){NULL, req->who.subject, req->who.role, id,
+                                              reason, req->id, details});
+    sqlite3_bind_int64(st, 1, clock_now());
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int set_frozen(const char *id)
+{
+    sqlite3_stmt *st = db_prepare("UPDATE accounts SET status = 'frozen', updated_at = ?"
+                                  " WHERE id = ? AND status <> 'frozen'");
+    int rc;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, clock_now());
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Freezes (idempotently: a frozen account stays as it is) and writes the audit row. */
+static void freeze(struct request *req, const char *id, const char *reason, cJSON *account)
+{
+    char previous[16];
+    snprintf(previous, sizeof previous, "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(account, "status")));
+    cJSON_Delete(account);
+    if (db_exec("BEGIN IMMEDIATE") != 0 || set_frozen(id) != 0 ||
+        audit_freeze(req, id, reason, previous) != 0 || db_exec("COMMIT") != 0) {
+        db_exec("ROLLBACK");
+        reply_error(req, 500, "internal", "could not freeze the account");
+        return;
+    }
+    account = account_load(id);
+    if (account)
+        reply_json(req, 200, account);
+    else
+        reply_error(req, 500, "internal", "could not read the account back");
+}
+
+void accounts_freeze(struct request *req)
+{
+    const char *id = req->params[0];
+    cJSON *body = request_json_object(req), *account;
+    bool bad;
+    if (!body)
+        return;
+    const char *reason = freeze_reason(req, body, &bad);
+    if (bad)
+        goto done;
+    if (is_staff(req) && !reason) {
+        reply_error(req, 400, "reason_required",
+                    "staff must give a reason to freeze an account (it goes to the audit log)");
+        goto done;
+    }
+    if ((account = account_for_caller(req, id, "freeze")))
+        freeze(req, id, reason, account);
+done:
+    cJSON_Delete(body);
 }

@@ -13,6 +13,7 @@
 #include "orders.h"
 #include "support.h"
 #include "tariffs.h"
+#include "tickets.h"
 
 enum { PUBLIC = 0, NEEDS_AUTH = 1 };
 
@@ -30,12 +31,15 @@ static const struct route routes[] = {
     {"POST", "/v1/auth/token", auth_token_create, PUBLIC, 0},
     {"DELETE", "/v1/auth/token", auth_token_revoke, NEEDS_AUTH, 0},
     {"GET", "/v1/auth/whoami", auth_whoami, NEEDS_AUTH, 0},
+    {"POST", "/v1/accounts/verify", accounts_verify, NEEDS_AUTH, 0},
     {"GET", "/v1/accounts/{id}", accounts_get, NEEDS_AUTH, 0},
+    {"POST", "/v1/accounts/{id}/freeze", accounts_freeze, NEEDS_AUTH, 0},
     {"GET", "/v1/accounts/{id}/orders", orders_list, NEEDS_AUTH, 0},
     {"GET", "/v1/orders/{id}", orders_get, NEEDS_AUTH, 0},
     {"GET", "/v1/orders/{id}/fees", orders_fees, NEEDS_AUTH, 0},
     {"GET", "/v1/tariffs/{id}", tariffs_get, NEEDS_AUTH, 0},
     {"GET", "/v1/support/status", support_status, PUBLIC, 0},
+    {"POST", "/v1/tickets", tickets_create, NEEDS_AUTH, 0},
 };
 
 static void clear_params(struct request *req)
