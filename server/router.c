@@ -13,7 +13,6 @@
 #include "orders.h"
 #include "support.h"
 #include "tariffs.h"
-#include "tickets.h"
 
 enum { PUBLIC = 0, NEEDS_AUTH = 1 };
 
@@ -39,7 +38,6 @@ static const struct route routes[] = {
     {"GET", "/v1/orders/{id}/fees", orders_fees, NEEDS_AUTH, 0},
     {"GET", "/v1/tariffs/{id}", tariffs_get, NEEDS_AUTH, 0},
     {"GET", "/v1/support/status", support_status, PUBLIC, 0},
-    {"POST", "/v1/tickets", tickets_create, NEEDS_AUTH, 0},
 };
 
 static void clear_params(struct request *req)
