@@ -142,5 +142,23 @@ static const char schema_v1[] =
     " actor_role TEXT NOT NULL, action TEXT NOT NULL, target_type TEXT NOT NULL,"
     " target_id TEXT NOT NULL, reason TEXT, request_id TEXT, details TEXT);";
 
-const char *const db_migrations[] = {schema_v1};
+/* Tickets (issue 5): the evidence a create may carry (a JSON object, e.g. the fee audit's
+ * findings of a dispute), and attachments looked up by ticket. */
+static const char schema_v2_tickets[] =
+    "ALTER TABLE tickets ADD COLUMN evidence TEXT;"
+    "CREATE INDEX attachments_ticket ON attachments(ticket_id, created_at);";
+
+/* Vehicles (issue 6): the simulated vehicle's plan for a command, fixed when the command is
+ * accepted, in milliseconds of the service clock (--vehicle-delay-ms is often under a
+ * second): when it is sent (NULL: never, the vehicle is offline), when the vehicle answers
+ * and what (NULL: it never answers). The visible status is derived from these on read. */
+static const char schema_v3_vehicles[] =
+    "ALTER TABLE vehicle_commands ADD COLUMN created_ms INTEGER;"
+    "ALTER TABLE vehicle_commands ADD COLUMN sent_ms INTEGER;"
+    "ALTER TABLE vehicle_commands ADD COLUMN answer_ms INTEGER;"
+    "ALTER TABLE vehicle_commands ADD COLUMN answer TEXT;"
+    "ALTER TABLE vehicle_commands ADD COLUMN answer_code TEXT;"
+    "CREATE INDEX vehicle_commands_open ON vehicle_commands(vehicle_id, status);";
+
+const char *const db_migrations[] = {schema_v1, schema_v2_tickets, schema_v3_vehicles};
 const int db_migration_count = (int)(sizeof db_migrations / sizeof db_migrations[0]);

@@ -130,6 +130,8 @@ static void add_headers(struct request *req, struct MHD_Response *resp)
         snprintf(value, sizeof value, "%d", req->reply.retry_after);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, value);
     }
+    if (req->reply.replayed)
+        MHD_add_response_header(resp, "Idempotent-Replayed", "true");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 }
 

@@ -36,6 +36,7 @@ struct reply {
     char content_type[128];
     char allow[64];       /* Allow header of a 405 */
     int retry_after;      /* seconds; <0: none */
+    bool replayed;        /* Idempotent-Replayed: true (idempotency.c) */
 };
 
 struct request {

@@ -13,6 +13,7 @@
 #include "orders.h"
 #include "support.h"
 #include "tariffs.h"
+#include "tickets.h"
 
 enum { PUBLIC = 0, NEEDS_AUTH = 1 };
 
@@ -38,6 +39,12 @@ static const struct route routes[] = {
     {"GET", "/v1/orders/{id}/fees", orders_fees, NEEDS_AUTH, 0},
     {"GET", "/v1/tariffs/{id}", tariffs_get, NEEDS_AUTH, 0},
     {"GET", "/v1/support/status", support_status, PUBLIC, 0},
+    {"POST", "/v1/tickets", tickets_create, NEEDS_AUTH, 0},
+    {"GET", "/v1/tickets", tickets_list, NEEDS_AUTH, 0},
+    {"GET", "/v1/tickets/{id}", tickets_get, NEEDS_AUTH, 0},
+    {"PATCH", "/v1/tickets/{id}", tickets_update, NEEDS_AUTH, 0},
+    {"POST", "/v1/tickets/{id}/comments", tickets_comment, NEEDS_AUTH, 0},
+    {"POST", "/v1/tickets/{id}/rating", tickets_rate, NEEDS_AUTH, 0},
 };
 
 static void clear_params(struct request *req)
