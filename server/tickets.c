@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "db.h"
@@ -821,4 +822,202 @@ void tickets_rate(struct request *req)
         return;
     idempotency_run(req, NULL, add_rating, body);
     cJSON_Delete(body);
+}
+
+/* ---- POST /v1/tickets/{id}/attachments (multipart/form-data, one part "file") ---- */
+
+struct upload {
+    char filename[256];
+    unsigned char *data;
+    size_t len, cap;
+    int files;       /* "file" parts seen */
+    bool too_big, no_memory;
+    char digest[SHA256_HEX_LEN + 1];
+};
+
+/* The type by the file's first bytes, never by its name or the declared type. */
+static const char *sniff_type(const unsigned char *d, size_t n)
+{
+    static const char *const heif_brands[] = {"heic", "heix", "heim", "heis", "hevc",
+                                              "hevx", "mif1", "msf1", NULL};
+    if (n >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+        return "image/jpeg";
+    if (n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "image/png";
+    if (n >= 5 && memcmp(d, "%PDF-", 5) == 0)
+        return "application/pdf";
+    if (n >= 12 && memcmp(d + 4, "ftyp", 4) == 0) {
+        char brand[5];
+        memcpy(brand, d + 8, 4);
+        brand[4] = '\0';
+        if (one_of(brand, heif_brands))
+            return "image/heic";
+    }
+    return NULL;
+}
+
+/* Keeps the last path component, printable and at most 255 bytes. */
+static void clean_filename(const char *name, char out[256])
+{
+    const char *base = strrchr(name, '/');
+    size_t n = 0;
+    base = base ? base + 1 : name;
+    if (strrchr(base, '\\'))
+        base = strrchr(base, '\\') + 1;
+    for (; *base && n < 255; base++)
+        out[n++] = ((unsigned char)*base < 0x20 || *base == 0x7f) ? '_' : *base;
+    out[n] = '\0';
+    if (n == 0)
+        snprintf(out, 256, "attachment");
+}
+
+static enum MHD_Result upload_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *filename, const char *content_type,
+                                   const char *transfer_encoding, const char *data,
+                                   uint64_t off, size_t size)
+{
+    struct upload *u = cls;
+    (void)kind, (void)content_type, (void)transfer_encoding;
+    if (!key || strcmp(key, "file") != 0)
+        return MHD_YES; /* other fields are ignored */
+    if (off == 0) {
+        if (++u->files > 1)
+            return MHD_YES;
+        clean_filename(filename ? filename : "", u->filename);
+    }
+    if (u->files > 1 || u->too_big || u->no_memory)
+        return MHD_YES;
+    if (u->len + size > ATTACHMENT_MAX_BYTES) {
+        u->too_big = true;
+        return MHD_YES;
+    }
+    if (u->len + size > u->cap) {
+        size_t cap = u->cap ? u->cap : 64 * 1024;
+        while (cap < u->len + size)
+            cap *= 2;
+        unsigned char *grown = realloc(u->data, cap);
+        if (!grown) {
+            u->no_memory = true;
+            return MHD_YES;
+        }
+        u->data = grown;
+        u->cap = cap;
+    }
+    memcpy(u->data + u->len, data, size);
+    u->len += size;
+    return MHD_YES;
+}
+
+/* Parses the buffered body; replies and returns false when it is not usable. */
+static bool parse_upload(struct request *req, struct upload *u)
+{
+    const char *type = request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!type || strncasecmp(type, "multipart/form-data", 19) != 0) {
+        reply_error(req, 415, "unsupported_media_type",
+                    "send the file as multipart/form-data with a part named \"file\"");
+        return false;
+    }
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(req->conn, 64 * 1024, upload_part, u);
+    if (!pp) {
+        reply_error(req, 400, "invalid_request", "malformed multipart/form-data (boundary?)");
+        return false;
+    }
+    enum MHD_Result ok = MHD_post_process(pp, req->body ? req->body : "", req->body_len);
+    if (MHD_destroy_post_processor(pp) != MHD_YES)
+        ok = MHD_NO;
+    if (u->no_memory) {
+        reply_error(req, 500, "internal", "out of memory");
+        return false;
+    }
+    if (ok != MHD_YES || u->files == 0) {
+        reply_error(req, 400, "invalid_request",
+                    "file: one multipart part named \"file\" with a filename is required");
+        return false;
+    }
+    if (u->files > 1) {
+        reply_error(req, 400, "invalid_request", "file: one file per request");
+        return false;
+    }
+    if (u->too_big) {
+        reply_error(req, 413, "payload_too_large", "file: at most 10 MiB per attachment");
+        return false;
+    }
+    if (u->len == 0) {
+        reply_error(req, 400, "invalid_request", "file: the file is empty");
+        return false;
+    }
+    unsigned char digest[SHA256_LEN];
+    sha256(u->data, u->len, digest);
+    hex_encode(digest, sizeof digest, u->digest);
+    return true;
+}
+
+static int attachment_count(const char *ticket_id)
+{
+    return (int)db_query_int("SELECT count(*) FROM attachments WHERE ticket_id = ?", ticket_id,
+                             0);
+}
+
+static void add_attachment(struct request *req, void *ctx)
+{
+    struct upload *u = ctx;
+    const char *id = req->params[0];
+    const char *type = sniff_type(u->data, u->len);
+    char att_id[ID_LEN];
+    if (!type) {
+        reply_error(req, 415, "unsupported_attachment_type",
+                    "file: only JPEG, PNG, HEIC and PDF files (recognised by their content)");
+        return;
+    }
+    cJSON *t = ticket_open_for_update(req, id);
+    if (!t)
+        return;
+    cJSON_Delete(t);
+    if (attachment_count(id) >= ATTACHMENTS_PER_TICKET) {
+        reply_error(req, 409, "attachment_limit", "a ticket holds at most 5 attachments");
+        return;
+    }
+    make_id("att_", att_id);
+    sqlite3_stmt *st = db_prepare(
+        "INSERT INTO attachments (id, ticket_id, filename, content_type, size, sha256, data,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    int rc = -1;
+    if (st) {
+        db_bind_texts(st, 4, (const char *const[]){att_id, id, u->filename, type});
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)u->len);
+        sqlite3_bind_text(st, 6, u->digest, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 7, u->data, (int)u->len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, clock_now());
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sqlite3_finalize(st);
+    }
+    if (rc == 0)
+        rc = add_event(id, req, "attachment", u->filename, NULL);
+    if (rc == 0)
+        rc = touch(id);
+    cJSON *a = NULL;
+    char sql[256];
+    snprintf(sql, sizeof sql, "%s WHERE id = ?", attachment_columns);
+    if (rc == 0 && (st = db_prepare(sql))) {
+        sqlite3_bind_text(st, 1, att_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            a = attachment_json(st);
+        sqlite3_finalize(st);
+    }
+    if (a)
+        reply_json(req, 201, a);
+    else
+        reply_error(req, 500, "internal", "could not store the attachment");
+}
+
+void tickets_attach(struct request *req)
+{
+    struct upload u = {0};
+    if (parse_upload(req, &u)) {
+        /* The multipart boundary changes with every try: the key is bound to the content. */
+        char fingerprint[SHA256_HEX_LEN + 300];
+        snprintf(fingerprint, sizeof fingerprint, "%s\n%s", u.digest, u.filename);
+        idempotency_run(req, fingerprint, add_attachment, &u);
+    }
+    free(u.data);
 }
