@@ -14,6 +14,7 @@
 #include "support.h"
 #include "tariffs.h"
 #include "tickets.h"
+#include "vehicles.h"
 
 enum { PUBLIC = 0, NEEDS_AUTH = 1 };
 
@@ -39,6 +40,9 @@ static const struct route routes[] = {
     {"GET", "/v1/orders/{id}/fees", orders_fees, NEEDS_AUTH, 0},
     {"GET", "/v1/tariffs/{id}", tariffs_get, NEEDS_AUTH, 0},
     {"GET", "/v1/support/status", support_status, PUBLIC, 0},
+    {"GET", "/v1/vehicles/{id}", vehicles_get, NEEDS_AUTH, 0},
+    {"POST", "/v1/vehicles/{id}/commands", vehicles_command_create, NEEDS_AUTH, 0},
+    {"GET", "/v1/vehicles/{id}/commands/{cmd}", vehicles_command_get, NEEDS_AUTH, 0},
     {"POST", "/v1/tickets", tickets_create, NEEDS_AUTH, 0},
     {"GET", "/v1/tickets", tickets_list, NEEDS_AUTH, 0},
     {"GET", "/v1/tickets/{id}", tickets_get, NEEDS_AUTH, 0},
