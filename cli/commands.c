@@ -4,6 +4,7 @@
 
 extern const struct command cmd_login, cmd_logout, cmd_auth, cmd_doctor, cmd_contact,
     cmd_completion, cmd_complete, cmd_help;
+extern const struct command cmd_account;
 
 const struct command *const commands[] = {
     &cmd_login,
