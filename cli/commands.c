@@ -10,6 +10,7 @@ const struct command *const commands[] = {
     &cmd_login,
     &cmd_logout,
     &cmd_auth,
+    &cmd_account,
     &cmd_doctor,
     &cmd_contact,
     &cmd_completion,
