@@ -5,12 +5,16 @@
 extern const struct command cmd_login, cmd_logout, cmd_auth, cmd_doctor, cmd_contact,
     cmd_completion, cmd_complete, cmd_help;
 extern const struct command cmd_account;
+extern const struct command cmd_vehicle, cmd_unlock, cmd_lock;
 
 const struct command *const commands[] = {
     &cmd_login,
     &cmd_logout,
     &cmd_auth,
     &cmd_account,
+    &cmd_vehicle,
+    &cmd_unlock,
+    &cmd_lock,
     &cmd_doctor,
     &cmd_contact,
     &cmd_completion,
