@@ -253,6 +253,7 @@ static int confirm_staff(struct session *s, const struct vcmd *vc, const char *p
                          const char *confirm, const char *summary, struct ch_error *err)
 {
     char typed[VEHICLE_KEY_MAX], raw[128];
+    err_clear(err);
     if (confirm) {
         if (strcmp(confirm, plate) != 0)
             return err_set(err, CH_USAGE, "confirm_mismatch", "--confirm",
@@ -262,8 +263,8 @@ static int confirm_staff(struct session *s, const struct vcmd *vc, const char *p
     }
     if (s->no_input) {
         err_set(err, CH_USAGE, "confirmation_needed", vc->cmd->name,
-                _("staff must confirm a %s by typing the plate, and --no-input is in force"),
-                vc->type);
+                _("staff confirm a vehicle command by typing the plate, and --no-input is "
+                  "in force"));
         err_hint(err, _("pass --confirm %s (--yes alone is not enough)"), plate);
         return CH_USAGE;
     }
@@ -287,6 +288,7 @@ static int confirm_customer(struct session *s, const char *plate, const char *co
                             const char *summary, struct ch_error *err)
 {
     char question[640];
+    err_clear(err);
     if (confirm) {
         if (strcmp(confirm, plate) != 0)
             return err_set(err, CH_USAGE, "confirm_mismatch", "--confirm",
@@ -490,15 +492,15 @@ static int run_vcmd(struct session *s, const struct parsed *p, const struct vcmd
     }
     if (vc->confirms && is_staff(s, role) && !a.have_confirm && s->no_input && !a.dry_run) {
         err_set(&err, CH_USAGE, "confirmation_needed", vc->cmd->name,
-                _("staff must confirm a %s by typing the plate, and --no-input is in force"),
-                vc->type);
+                _("staff confirm a vehicle command by typing the plate, and --no-input is "
+                  "in force"));
         err_hint(&err, _("pass --confirm PLATE (--yes alone is not enough)"));
         return session_report(s, &err);
     }
     if (vc->confirms && !is_staff(s, role) && !s->yes && !a.have_confirm && s->no_input &&
         !a.dry_run) {
         err_set(&err, CH_USAGE, "confirmation_needed", vc->cmd->name,
-                _("a %s needs confirmation, and --no-input is in force"), vc->type);
+                _("the %s needs confirmation, and --no-input is in force"), vc->type);
         err_hint(&err, _("pass --yes to send it without a question"));
         return session_report(s, &err);
     }
@@ -557,12 +559,14 @@ static int run_vcmd(struct session *s, const struct parsed *p, const struct vcmd
     rc = vehicle_command_wait(http, vid, cid, a.wait_s, on_progress, &pr, &final, &err);
     progress_clear(&pr);
     if (rc == CH_INTERRUPTED) {
+        err_clear(&err);
         err_set(&err, CH_INTERRUPTED, "interrupted", what,
                 _("stopped waiting; the command %s was NOT cancelled and may still run"), cid);
         check_hint(&err, plate, cid);
     } else if (rc && strcmp(err.code, "wait_timeout") == 0) {
         char msg[sizeof err.message];
         snprintf(msg, sizeof msg, "%s", err.message);
+        err_clear(&err);
         err_set(&err, CH_SERVICE, "wait_timeout", what, _("%s; the command %s may still complete"),
                 msg, cid);
         check_hint(&err, plate, cid);

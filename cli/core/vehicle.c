@@ -161,8 +161,9 @@ int vehicle_command_wait(struct http_client *c, const char *vehicle_id, const ch
             break;
         double left = deadline - mono_ms();
         if (left <= 0) {
+            err_clear(err);
             rc = err_set(err, CH_SERVICE, "wait_timeout", "command status",
-                         "the vehicle did not answer within %.0f s (last status: %s)", wait_s,
+                         "the vehicle did not answer within %g s (last status: %s)", wait_s,
                          status);
             break;
         }
