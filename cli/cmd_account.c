@@ -440,6 +440,9 @@ static int freeze_exec(struct session *s, const struct parsed *p)
     if (get_account(http, id, _("freeze account"), &a, &err) ||
         confirm_freeze(s, id, a, &err)) {
         cJSON_Delete(a);
+        if (err.exit_code == CH_NETWORK || err.exit_code == CH_SERVICE)
+            err_hint(&err, _("nothing was frozen; try again, or call customer service on %s"),
+                     support_service_number());
         return session_report(s, &err);
     }
     cJSON_Delete(a);
