@@ -271,8 +271,31 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    (void)clientp; (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    const struct http_upload *up = clientp;
+    (void)dltotal; (void)dlnow;
+    if (up && up->progress && ulnow > 0)
+        up->progress(up->progress_ctx, (long long)ulnow, (long long)ultotal);
     return ch_interrupted ? 1 : 0;
+}
+
+/* The multipart body of req->upload, or NULL when curl cannot build it. */
+static curl_mime *build_mime(CURL *h, const struct http_upload *up)
+{
+    curl_mime *mime = curl_mime_init(h);
+    curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+    const char *name = up->filename;
+    if (!name) {
+        name = strrchr(up->path, '/');
+        name = name ? name + 1 : up->path;
+    }
+    if (!part || curl_mime_name(part, up->field ? up->field : "file") != CURLE_OK ||
+        curl_mime_filedata(part, up->path) != CURLE_OK ||
+        curl_mime_filename(part, name) != CURLE_OK ||
+        (up->content_type && curl_mime_type(part, up->content_type) != CURLE_OK)) {
+        curl_mime_free(mime);
+        return NULL;
+    }
+    return mime;
 }
 
 /* ---- trace (-v / -vv) ---- */
@@ -409,7 +432,7 @@ static struct curl_slist *build_headers(const struct http_client *c, const struc
     struct curl_slist *h = NULL;
     struct buf line = BUF_INIT;
     h = curl_slist_append(h, "Accept: application/json");
-    if (req->body)
+    if (req->body && !req->upload)
         h = curl_slist_append(h, "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");   /* no 100-continue round trip */
     if (c->token && *c->token && !req->no_auth) {
@@ -475,7 +498,19 @@ static CURLcode perform_once(struct http_client *c, const struct http_request *r
         curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
 
     const char *m = req->method ? req->method : "GET";
-    if (strcmp(m, "GET") == 0) {
+    curl_mime *mime = NULL;
+    if (req->upload) {
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)req->upload);
+        if (!(mime = build_mime(h, req->upload))) {
+            wipe_slist(headers);
+            snprintf(c->errbuf, sizeof c->errbuf, "cannot build the upload of %s",
+                     req->upload->path);
+            return CURLE_READ_ERROR;
+        }
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+        if (strcmp(m, "POST") != 0)
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
+    } else if (strcmp(m, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -496,6 +531,10 @@ static CURLcode perform_once(struct http_client *c, const struct http_request *r
     /* Do not leave pointers into freed memory (headers) or the caller's body in the handle. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    if (mime) {
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, NULL);
+        curl_mime_free(mime);
+    }
     wipe_slist(headers);
     return rc;
 }

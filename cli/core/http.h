@@ -25,6 +25,18 @@ struct http_opts {
     const char *user_agent;     /* "carhelp/0.1.0" */
 };
 
+/* A multipart/form-data body of one file part, streamed from disk by libcurl's MIME API
+ * (http_request.upload; additive, issue 5). */
+struct http_upload {
+    const char *field;           /* part name: "file" */
+    const char *path;            /* the file, read while sending (every retry re-reads it) */
+    const char *filename;        /* name sent; NULL: the last component of path */
+    const char *content_type;    /* part type or NULL */
+    /* Called while sending (bytes sent so far, total; total 0 while unknown). */
+    void (*progress)(void *ctx, long long sent, long long total);
+    void *progress_ctx;
+};
+
 struct http_request {
     const char *method;          /* "GET", "POST", "DELETE" */
     const char *path;            /* "/v1/meta", appended to base_url; may carry a query */
@@ -32,6 +44,7 @@ struct http_request {
     const char *idempotency_key; /* makes a POST retryable; NULL otherwise */
     int no_auth;                 /* 1: do not send the token even if one is set */
     const char *extra_header;    /* one extra "Name: value" header or NULL (tests: X-Fault) */
+    const struct http_upload *upload; /* multipart body instead of `body`, or NULL */
 };
 
 struct http_response {
