@@ -104,6 +104,13 @@ step 4 "Logged out, auth status says so with exit 4" -- auth status
 step 0 "Field staff log in with their staff ID and password (no echo on a terminal)" \
     --stdin field01-demo-pass -- login --staff field01
 step 0 "Staff token: role and expiry" -- auth status
+step 0 "A caller says he is 王小明: staff verify his phone and the last four of his ID" \
+    -- account verify --phone 13800138000 --id-last4 002X
+step 1 "A caller gets the last four wrong: not verified, attempts left shown (exit 1)" \
+    -- account verify --phone 13912345678 --id-last4 0000
+step 0 "张伟 calls about his account: verified by his member ID" \
+    -- account verify --phone 13700001111 --member M100003
+step 0 "Verified, staff may look at it: 张伟's account is frozen" -- account show acc_1003
 step 0 "Log out again" -- logout
 
 cat <<EOF
