@@ -116,6 +116,12 @@ scan() {
             bench) [ $WANT_BENCH = 1 ] || continue ;;
         esac
         if ! check "$kind" "$name"; then
+            if [ "$kind" = cc ]; then
+                # shellcheck disable=SC2086
+                set -- $CC
+                name=${1##*/}
+                case $name in clang*) apt=clang dnf=clang brew=llvm ;; esac
+            fi
             if [ "$kind" = opt ]; then
                 OPT_MISSING="$OPT_MISSING $name"
             else
