@@ -13,6 +13,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/validate.h"
+#include "cmd_outbox.h"
 
 /* Shared inside the CLI frame (command.c, help.c, session.c, cmd_complete.c). */
 extern const struct opt global_opts[];
@@ -519,6 +520,8 @@ static int dispatch(struct cmdline *cl)
         rc = session_report(&s, &err);
     else
         rc = c->exec(&s, &cl->p);
+    if (rc == CH_OK && !(c->flags & (CMD_HIDDEN | CMD_NO_CONFIG)) && strcmp(cl->top->name, "outbox"))
+        outbox_mention_pending(&s);   /* "N requests wait in the outbox" on stderr */
     session_close(&s);
     return rc;
 }

@@ -16,7 +16,8 @@ set -u
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 CC=${CC:-cc}
 PYTHON=${PYTHON:-/usr/bin/python3}
-NODE_MIN=18
+NODE_MIN=18          # Node.js >= 18.20: Prism 5.14 needs it (Debian 12 has it in bookworm-security)
+NODE_MIN_MINOR=20
 WANT_BENCH=0
 for a in "$@"; do
     case $a in
@@ -28,7 +29,7 @@ done
 
 # One line per requirement: KIND NAME APT-PACKAGE DNF-PACKAGE BREW-FORMULA
 #   pc   = pkg-config module, cmd = program on PATH, py = module importable by $PYTHON,
-#   node = Node.js >= NODE_MIN, bashcomp = bash-completion 2.x, cc = the C compiler ($CC),
+#   node = Node.js >= NODE_MIN.NODE_MIN_MINOR, bashcomp = bash-completion 2.x, cc = the C compiler ($CC),
 #   opt  = optional program (noted, never installed on its own), bench = only for `make bench`.
 # "-" means the system has no package for it (a hint is printed instead).
 REQS='
@@ -70,9 +71,9 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 node_ok() {
     have_cmd node || return 1
     v=$(node --version 2>/dev/null) || return 1
-    major=${v#v}; major=${major%%.*}
-    case $major in ''|*[!0-9]*) return 1 ;; esac
-    [ "$major" -ge "$NODE_MIN" ]
+    v=${v#v}; major=${v%%.*}; rest=${v#*.}; minor=${rest%%.*}
+    case $major$minor in ''|*[!0-9]*) return 1 ;; esac
+    [ "$major" -gt "$NODE_MIN" ] || { [ "$major" -eq "$NODE_MIN" ] && [ "$minor" -ge "$NODE_MIN_MINOR" ]; }
 }
 
 bashcomp_ok() {
@@ -166,8 +167,8 @@ print_commands() {
 
 node_hint() {
     if have_cmd node && ! node_ok; then
-        echo "  Node.js $(node --version 2>/dev/null) is too old: the API tools (Redocly, Prism) need Node >= $NODE_MIN." >&2
-        echo "  Debian 12 / Ubuntu 24.04 ship a new enough nodejs; on older systems install Node $NODE_MIN+ from nodejs.org or your vendor." >&2
+        echo "  Node.js $(node --version 2>/dev/null) is too old: the API tools (Redocly, Prism) need Node >= $NODE_MIN.$NODE_MIN_MINOR." >&2
+        echo "  Debian 12 has it with its security updates (bookworm-security, nodejs 18.20); elsewhere install Node $NODE_MIN.$NODE_MIN_MINOR+ from nodejs.org or your vendor." >&2
     fi
 }
 
