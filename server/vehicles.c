@@ -397,10 +397,10 @@ void vehicles_get(struct request *req)
         return;
     }
     active_order_of(v.id, &o);
-    bool staff = is_staff(req);
-    if (!staff && !customer_rents(req, &o)) {
-        reply_error(req, 403, "forbidden",
-                    "a customer may only see the vehicle of their own active order");
+    bool staff = is_staff(req), mine = customer_rents(req, &o);
+    if (!staff && o.found && !mine) {
+        /* Where another customer's rental is, is theirs to know. */
+        reply_error(req, 403, "forbidden", "this vehicle is rented by another customer");
         return;
     }
     settle_vehicle(v.id);
@@ -414,7 +414,10 @@ void vehicles_get(struct request *req)
     else
         cJSON_AddNullToObject(doc, "active_order_id");
     /* A customer sees the commands of their own rental, not those of earlier renters. */
-    cJSON_AddItemToObject(doc, "last_command", last_command(v.id, staff ? 0 : o.started_at));
+    cJSON_AddItemToObject(doc, "last_command",
+                          staff  ? last_command(v.id, 0)
+                          : mine ? last_command(v.id, o.started_at)
+                                 : cJSON_CreateNull());
     reply_json(req, 200, doc);
 }
 

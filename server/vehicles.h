@@ -7,7 +7,11 @@
  * read past a step writes it to the row (and the vehicle's lock state, and the audit log
  * for staff commands), so the database and the API always agree. There is no worker thread:
  * nothing to stop on SIGTERM, and --now is honoured because only the service clock moves
- * commands on. */
+ * commands on.
+ *
+ * Who sees what: staff every vehicle; a customer the vehicle of their own active order and
+ * vehicles nobody rents (as a car-sharing map shows free cars), never one rented by another
+ * customer (403). Commands: see vehicles_command_create's rules in vehicles.c. */
 #ifndef CARHELP_SERVER_VEHICLES_H
 #define CARHELP_SERVER_VEHICLES_H
 
