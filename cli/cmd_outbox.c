@@ -13,6 +13,7 @@
 #include "core/validate.h"
 
 extern const struct command cmd_outbox;
+static const struct command cmd_outbox_flush;
 
 static void session_outbox_dir(const struct session *s, char *out, size_t outsz)
 {
@@ -334,7 +335,7 @@ static int flush_item(struct flush_state *f, const struct outbox_item *it, bool 
 
 static int outbox_flush_exec(struct session *s, const struct parsed *p)
 {
-    const struct command *c = cmd_outbox.subs[1];
+    const struct command *c = &cmd_outbox_flush;
     bool dry_run = arg_flag(c, p, "dry-run");
     char dir[PATH_MAX];
     struct ch_error err;
