@@ -8,7 +8,7 @@
 # Environment: CARHELP_BIN (default build/carhelp), BENCH_BUDGET_MS (default 5),
 #              BENCH_RUNS (default 200), BENCH_WARMUP (default 20).
 set -eu
-root=$(CDPATH= cd "$(dirname "$0")/.." && pwd)
+root=$(CDPATH='' cd "$(dirname "$0")/.." && pwd)
 carhelp=${CARHELP_BIN:-$root/build/carhelp}
 budget_ms=${BENCH_BUDGET_MS:-5}
 runs=${BENCH_RUNS:-200}

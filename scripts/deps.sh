@@ -91,7 +91,8 @@ check() {
     case $1 in
         pc)       "$PKG_CONFIG" --exists "$2" 2>/dev/null ;;
         cmd|opt|bench) have_cmd "$2" ;;
-        cc)       set -- $CC; have_cmd "$1" ;;
+        cc)       # shellcheck disable=SC2086  # CC may carry arguments ("ccache cc")
+                  set -- $CC; have_cmd "$1" ;;
         py)       [ -x "$PYTHON" ] && "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$2') is None)" 2>/dev/null ;;
         node)     node_ok ;;
         bashcomp) bashcomp_ok ;;
@@ -106,6 +107,7 @@ scan() {
     OPT_MISSING=''
     pc_all=$(printf '%s\n' "$REQS" | awk '$1=="pc"{printf "%s ", $2}')
     pc_fast=1
+    # shellcheck disable=SC2086  # one word per module
     "$PKG_CONFIG" --exists $pc_all 2>/dev/null || pc_fast=0
     py_fast=1
     [ -x "$PYTHON" ] && "$PYTHON" -c "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in ('pytest','pexpect')))" 2>/dev/null || py_fast=0
@@ -197,6 +199,7 @@ for o in $OPT_MISSING; do
 done
 echo "deps: installing: $apt" >&2
 echo "+ ${ROOT}apt-get update" >&2
+# shellcheck disable=SC2086  # ROOT is "" or "sudo -n "
 if ! ${ROOT}env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2; then
     echo "deps: apt-get update failed" >&2
     print_commands
