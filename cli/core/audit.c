@@ -262,7 +262,8 @@ static int line_kind_index(const char *kind)
     return -1;
 }
 
-static int parse_line(const cJSON *j, int index, struct line *l, struct ch_error *err)
+static int parse_line(const cJSON *j, int index, bool check_kind, struct line *l,
+                      struct ch_error *err)
 {
     char where[32];
     snprintf(where, sizeof where, "fee line %d", index + 1);
@@ -291,7 +292,7 @@ static int parse_line(const cJSON *j, int index, struct line *l, struct ch_error
         l->description = "";
     if (!l->unit)
         l->unit = "";
-    if (line_kind_index(l->kind) < 0)
+    if (check_kind && line_kind_index(l->kind) < 0)
         return cannot_audit(err, "unknown fee kind \"%s\" (line %s)", l->kind, l->id);
     return 0;
 }
@@ -502,7 +503,8 @@ static int parse_trip(const cJSON *order, struct trip *t, struct ch_error *err)
     return 0;
 }
 
-static int parse_lines(const cJSON *fees, struct line *lines, int *n, struct ch_error *err)
+static int parse_lines(const cJSON *fees, bool check_kind, struct line *lines, int *n,
+                       struct ch_error *err)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(fees, "lines");
     if (!cJSON_IsObject(fees) || !cJSON_IsArray(arr))
@@ -511,7 +513,7 @@ static int parse_lines(const cJSON *fees, struct line *lines, int *n, struct ch_
     if (*n > AUDIT_MAX_LINES)
         return malformed(err, "fees", "too many fee lines to audit");
     for (int i = 0; i < *n; i++) {
-        int rc = parse_line(cJSON_GetArrayItem(arr, i), i, &lines[i], err);
+        int rc = parse_line(cJSON_GetArrayItem(arr, i), i, check_kind, &lines[i], err);
         if (rc)
             return rc;
     }
@@ -529,7 +531,7 @@ int audit_order(const cJSON *order, const cJSON *fees, const cJSON *tariff,
     memset(out, 0, sizeof *out);
     if (!lines)
         abort();
-    if ((rc = parse_trip(order, &t, err)) || (rc = parse_lines(fees, lines, &n, err)) ||
+    if ((rc = parse_trip(order, &t, err)) || (rc = parse_lines(fees, true, lines, &n, err)) ||
         (rc = sum_money(fees, "payments", &paid, err)) ||
         (rc = sum_money(fees, "refunds", &refunded, err)))
         goto done;
@@ -581,6 +583,28 @@ int audit_order(const cJSON *order, const cJSON *fees, const cJSON *tariff,
     }
     rc = 0;
 done:
+    free(lines);
+    return rc;
+}
+
+int audit_check_order(const cJSON *order, struct ch_error *err)
+{
+    struct trip t;
+    return parse_trip(order, &t, err);
+}
+
+int audit_check_fees(const cJSON *fees, struct ch_error *err)
+{
+    struct line *lines = calloc(AUDIT_MAX_LINES, sizeof *lines);
+    long long sum;
+    int n, rc;
+    if (!lines)
+        abort();
+    if (!(rc = parse_lines(fees, false, lines, &n, err)) &&
+        !(rc = sum_money(fees, "payments", &sum, err)) &&
+        !(rc = sum_money(fees, "refunds", &sum, err)) &&
+        strict_int(fees, "total_fen", false, &sum) != 0)
+        rc = malformed(err, "fees", "total_fen is missing or not an integer");
     free(lines);
     return rc;
 }

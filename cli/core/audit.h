@@ -79,6 +79,13 @@ int audit_rule_fee(const struct audit_rule *r, long long seconds, long long metr
 int audit_order(const cJSON *order, const cJSON *fees, const cJSON *tariff,
                 struct audit_report *out, struct ch_error *err);
 
+/* The checks audit_order makes of one document, for callers that have only it: the order
+ * (completed, with a valid time range and distance: else 11 or 7) and the fees (every
+ * amount an integer, every line dated: else 7; kinds are not checked, so `order fees` can
+ * show lines of kinds the audit does not know). */
+int audit_check_order(const cJSON *order, struct ch_error *err);
+int audit_check_fees(const cJSON *fees, struct ch_error *err);
+
 /* {"order_id","ok","findings":[{"code","message","expected_fen","billed_fen","difference_fen"}]} */
 cJSON *audit_report_json(const struct audit_report *r);
 
