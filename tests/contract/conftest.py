@@ -2,7 +2,6 @@
 of it as a validating proxy (see contract_lib.py)."""
 import os
 import sys
-import threading
 
 import pytest
 
@@ -16,10 +15,6 @@ def server():
     # --faults only arms the test-only X-Fault request header (test_contract_harness.py uses
     # it for the 429/500/503 answers); without that header the service behaves as deployed.
     srv = chtest.Server("--faults")
-    # Drain the service's log so a long session never blocks on a full pipe.
-    srv.log_lines = []
-    threading.Thread(target=lambda: srv.log_lines.extend(srv.proc.stderr),
-                     daemon=True).start()
     yield srv
     srv.stop()
 

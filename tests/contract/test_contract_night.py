@@ -13,7 +13,6 @@ NIGHT = "2026-11-25T23:30:00+08:00"   # a Wednesday, after 22:00: phone and WeCh
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
     with chtest.Server("--now", NIGHT) as srv:
-        srv.log_lines = []
         p = Prism(srv.url, tmp_path_factory.mktemp("prism-night") / "prism.log")
         try:
             yield p

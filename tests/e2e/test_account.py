@@ -9,7 +9,6 @@ import socket
 import sqlite3
 import statistics
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -31,13 +30,7 @@ SOME_TOKEN = "0" * 64
 # -- helpers --------------------------------------------------------------------------------
 
 class Private(chtest.Server):
-    """A service of one test's own, its log drained so it never blocks on a full pipe."""
-
-    def __init__(self, *extra, db=None):
-        super().__init__(*extra, db=db)
-        self.log_lines = []
-        threading.Thread(target=lambda: self.log_lines.extend(self.proc.stderr),
-                         daemon=True).start()
+    """A service of one test's own (chtest.Server drains its log into log_lines)."""
 
 
 @pytest.fixture

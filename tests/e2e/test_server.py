@@ -560,7 +560,7 @@ def test_log_has_one_line_per_request_and_no_secrets():
     call(s, "GET", "/v1/auth/whoami", token=token)
     call(s, "GET", "/v1/nope")
     assert s.stop() == 0
-    log = s.proc.stderr.read()
+    log = s.log_text()
     assert "otp for 138****8000: 246810" in log
     assert token not in log and "field01-demo-pass" not in log
     assert "13800138000" not in log
@@ -573,7 +573,7 @@ def test_a_path_cannot_forge_log_lines():
     s = Server()
     call(s, "GET", "/v1/x%0AGET%20/v1/meta%20200%201.0ms%20req_0000000000000000")
     s.stop()
-    log = s.proc.stderr.read()
+    log = s.log_text()
     assert "req_0000000000000000\n" not in log
     assert re.search(r"^GET /v1/x\?GET /v1/meta .* 404 [0-9.]+ms req_[0-9a-f]{16}$", log, re.M)
 

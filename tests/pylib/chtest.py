@@ -3,10 +3,22 @@ loopback with the demo data, and run the real carhelp binary in isolated XDG fol
 import os
 import signal
 import subprocess
+import threading
 import time
 
 CARHELP = os.environ.get("CARHELP_BIN", os.path.abspath("build/carhelp"))
 SERVER = os.environ.get("CARHELP_SERVER_BIN", os.path.abspath("build/carhelp-server"))
+
+
+def _die_with_parent():
+    """Runs in the child before exec: if the test runner is killed (even with SIGKILL), the
+    kernel sends the server SIGTERM, so no carhelp-server outlives its test."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 class Server:
@@ -20,7 +32,7 @@ class Server:
             args += ["--db", str(db)]
         args += list(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+                                     text=True, preexec_fn=_die_with_parent)
         line = self.proc.stdout.readline().strip()
         prefix = "listening on "
         if not line.startswith(prefix):
@@ -29,6 +41,21 @@ class Server:
             raise RuntimeError(f"carhelp-server did not start: {line!r} {err!r}")
         self.url = line[len(prefix):]
         self.port = int(self.url.rsplit(":", 1)[1])
+        # The service logs a line per request on stderr: drain it, or a long session blocks
+        # the service on a full pipe. log_lines grows as the service writes.
+        self.log_lines = []
+        self._drain = threading.Thread(target=self._read_log, daemon=True)
+        self._drain.start()
+
+    def _read_log(self):
+        for line in self.proc.stderr:
+            self.log_lines.append(line)
+
+    def log_text(self):
+        """Everything the service logged so far (all of it once the service has stopped)."""
+        if self.proc.poll() is not None:
+            self._drain.join(5)
+        return "".join(self.log_lines)
 
     def stop(self, timeout=10):
         if self.proc.poll() is None:
