@@ -689,7 +689,6 @@ static const struct command *const vehicle_subs[] = { &cmd_vehicle_show, &cmd_ve
 
 const struct command cmd_vehicle = {
     .name = "vehicle",
-    .aliases = "vehicles",
     .synopsis = "show|honk|flash PLATE|ID",
     .summary = N_("a vehicle's state; honk or flash to find it"),
     .subs = vehicle_subs,
