@@ -111,7 +111,19 @@ step 1 "A caller gets the last four wrong: not verified, attempts left shown (ex
 step 0 "张伟 calls about his account: verified by his member ID" \
     -- account verify --phone 13700001111 --member M100003
 step 0 "Verified, staff may look at it: 张伟's account is frozen" -- account show acc_1003
+step 8 "A car that cannot be reached: staff try to unlock 京B67890 (offline) for a caller; the plate is named again, the reason is audited, and it fails with what to do (exit 8)" \
+    -- unlock 京B67890 --reason "caller locked out, ticket pending" --confirm 京B67890
 step 0 "Log out again" -- logout
+step 0 "王小明 is on a trip (order ord_20261125_0004) and cannot open the car" \
+    --stdin 246810 -- login --phone 13800138000
+step 0 "His car: locked, battery, online, where it is, his active order" -- vehicle show 京AD12345
+step 0 "Remote unlock (--yes answers the confirmation a terminal would ask): sent once, then waited for until the car itself confirms; progress on stderr" \
+    -- unlock 京AD12345 --yes
+step 0 "The car now says unlocked, and shows the last command" -- vehicle show 京AD12345
+step 0 "李娜 has no active order" --stdin 135790 -- login --phone 13912345678
+step 8 "So she cannot unlock a car, not even a free one (exit 8, with what to do)" \
+    -- unlock 沪AD54321 --yes
+step 0 "Log out" -- logout
 
 cat <<EOF
 
