@@ -143,7 +143,7 @@ void ticket_print_created(struct session *s, const cJSON *t)
     const cJSON *a;
     cJSON_ArrayForEach(a, json_arr(t, "attachments"))
         printf(_("Attached: %s (%s, %lld bytes)\n"), json_str(a, "filename", "?"),
-               json_str(a, "content_type", "?"), json_int(a, "size", 0));
+               json_str(a, "content_type", "?"), json_int(a, "size_bytes", 0));
     printf(_("Follow it with `carhelp ticket show %s`\n"), json_str(t, "id", "?"));
 }
 

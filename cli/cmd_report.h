@@ -7,6 +7,7 @@
 #include "core/outbox.h"
 
 #define TICKET_MESSAGE_MAX 4000   /* characters, the service's limit (openapi maxLength) */
+#define RATING_COMMENT_MAX 2000
 
 /* Sends the item (progress on stderr for large files). 0: *answer is the service's result.
  * A failure the outbox takes: the item is saved and CH_OUTBOX returned (message printed).

@@ -231,7 +231,7 @@ static void print_ticket(struct session *s, const cJSON *t)
         cJSON_ArrayForEach(a, atts) {
             clean(json_str(a, "filename", "?"), line, sizeof line);
             printf("  %s  %s  %lld bytes\n", line, json_str(a, "content_type", "?"),
-                   json_int(a, "size", 0));
+                   json_int(a, "size_bytes", 0));
         }
     }
     const cJSON *rating = json_obj(t, "rating");
@@ -387,7 +387,7 @@ static int ticket_attach_exec(struct session *s, const struct parsed *p)
             char name[300];
             clean(json_str(a, "filename", "?"), name, sizeof name);
             printf(_("Attached %s to %s (%s, %lld bytes)\n"), name, id,
-                   json_str(a, "content_type", "?"), json_int(a, "size", 0));
+                   json_str(a, "content_type", "?"), json_int(a, "size_bytes", 0));
         }
     }
     cJSON_Delete(answer);
@@ -411,10 +411,10 @@ static int ticket_rate_exec(struct session *s, const struct parsed *p)
         else
             rc = validate_int("--score", score_in, 1, 5, &score, &err);
     }
-    if (!rc && comment && (utf8_chars(comment) < 0 || utf8_chars(comment) > TICKET_MESSAGE_MAX))
+    if (!rc && comment && (utf8_chars(comment) < 0 || utf8_chars(comment) > RATING_COMMENT_MAX))
         rc = err_set(&err, CH_USAGE, "invalid_comment", "--comment",
                      _("the comment must be valid UTF-8 of at most %d characters"),
-                     TICKET_MESSAGE_MAX);
+                     RATING_COMMENT_MAX);
     if (rc)
         return session_report(s, &err);
     cJSON *body = cJSON_CreateObject(), *answer = NULL;

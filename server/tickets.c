@@ -129,7 +129,7 @@ static cJSON *attachment_json(sqlite3_stmt *st)
     add_text_or_null(a, "ticket_id", st, 1);
     add_text_or_null(a, "filename", st, 2);
     add_text_or_null(a, "content_type", st, 3);
-    cJSON_AddNumberToObject(a, "size", (double)sqlite3_column_int64(st, 4));
+    cJSON_AddNumberToObject(a, "size_bytes", (double)sqlite3_column_int64(st, 4));
     add_text_or_null(a, "sha256", st, 5);
     add_time(a, "created_at", sqlite3_column_int64(st, 6));
     return a;
@@ -164,6 +164,7 @@ static cJSON *rating_json(const char *ticket_id)
     sqlite3_bind_text(st, 1, ticket_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "ticket_id", ticket_id);
         cJSON_AddNumberToObject(r, "score", sqlite3_column_int(st, 0));
         add_text_or_null(r, "comment", st, 1);
         add_time(r, "created_at", sqlite3_column_int64(st, 2));
@@ -175,7 +176,9 @@ static cJSON *rating_json(const char *ticket_id)
 static cJSON *event_json(sqlite3_stmt *st)
 {
     cJSON *e = cJSON_CreateObject();
-    cJSON_AddNumberToObject(e, "id", (double)sqlite3_column_int64(st, 0));
+    char id[32];
+    snprintf(id, sizeof id, "evt_%lld", (long long)sqlite3_column_int64(st, 0));
+    cJSON_AddStringToObject(e, "id", id);
     add_text_or_null(e, "ticket_id", st, 1);
     add_text_or_null(e, "kind", st, 2);
     add_text_or_null(e, "actor", st, 3);
@@ -772,7 +775,7 @@ static void add_rating(struct request *req, void *ctx)
         return;
     }
     if (comment && !cJSON_IsNull(comment) &&
-        !text_field(req, body, "comment", TICKET_COMMENT_MAX))
+        !text_field(req, body, "comment", RATING_COMMENT_MAX))
         return;
     if (is_staff(req)) {
         reply_error(req, 403, "forbidden", "only the customer who filed the ticket rates it");
@@ -802,12 +805,11 @@ static void add_rating(struct request *req, void *ctx)
     }
     snprintf(text, sizeof text, "%d/5", score->valueint);
     if (rc == 0)
-        rc = add_event(id, req, "rating", text, NULL);
+        rc = add_event(id, req, "rated", text, NULL);
     if (rc == 0)
         rc = touch(id);
     cJSON *r = rc == 0 ? rating_json(id) : NULL;
     if (cJSON_IsObject(r)) {
-        cJSON_AddStringToObject(r, "ticket_id", id);
         reply_json(req, 201, r);
     } else {
         cJSON_Delete(r);
@@ -965,7 +967,7 @@ static void add_attachment(struct request *req, void *ctx)
     const char *type = sniff_type(u->data, u->len);
     char att_id[ID_LEN];
     if (!type) {
-        reply_error(req, 415, "unsupported_attachment_type",
+        reply_error(req, 415, "unsupported_media_type",
                     "file: only JPEG, PNG, HEIC and PDF files (recognised by their content)");
         return;
     }

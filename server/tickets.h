@@ -13,6 +13,7 @@ struct request;
 
 #define TICKET_MESSAGE_MAX 4000           /* characters (UTF-8 code points) */
 #define TICKET_COMMENT_MAX 4000
+#define RATING_COMMENT_MAX 2000
 #define ATTACHMENT_MAX_BYTES (10u * 1024u * 1024u)
 #define ATTACHMENTS_PER_TICKET 5
 /* Body cap of the upload route: one file plus the multipart framing. */
