@@ -228,7 +228,7 @@ static void settle_one(const char *vehicle_id, const struct plan *p, int64_t now
             cJSON_AddStringToObject(d, "failure_code", s.failure_code);
         else
             cJSON_AddNullToObject(d, "failure_code");
-        audit(p->requested_by, p->role, "vehicle_command_result", vehicle_id, p->reason, NULL, d,
+        audit(p->requested_by, p->role, "vehicle_command.result", vehicle_id, p->reason, NULL, d,
               s.at_ms / 1000);
     }
 }
@@ -631,7 +631,7 @@ static void create_command(struct request *req, void *ctx)
         if (cr.order_id[0])
             cJSON_AddStringToObject(d, "order_id", cr.order_id);
         char action[48];
-        snprintf(action, sizeof action, "vehicle_command_%s", cr.type);
+        snprintf(action, sizeof action, "vehicle_command.%s", cr.type);
         audit(req->who.subject, req->who.role, action, v.id, cr.reason, req->id, d,
               now_ms / 1000);
     }

@@ -432,11 +432,11 @@ def test_staff_commands_are_audited_with_their_result(tmp_path, fresh):
         assert actor == STAFF and role == "staff" and at > 0
         d = json.loads(details)
         results.setdefault(target, []).append((action, d["result"], reason))
-    assert results["veh_003"] == [("vehicle_command_unlock", "queued", "customer locked out, ticket T1"),
-                                  ("vehicle_command_result", "succeeded",
+    assert results["veh_003"] == [("vehicle_command.unlock", "queued", "customer locked out, ticket T1"),
+                                  ("vehicle_command.result", "succeeded",
                                    "customer locked out, ticket T1")]
-    assert results["veh_002"] == [("vehicle_command_unlock", "queued", "no signal check"),
-                                  ("vehicle_command_result", "failed", "no signal check")]
+    assert results["veh_002"] == [("vehicle_command.unlock", "queued", "no signal check"),
+                                  ("vehicle_command.result", "failed", "no signal check")]
 
 
 def test_customer_commands_are_not_in_the_staff_audit(tmp_path, fresh):
