@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "secret.h"
 
 #define BIG_BODY_SIZE (9u * 1024u * 1024u)
 #define SLEEP_SLICE_MS 20
@@ -44,9 +45,29 @@ static bool parse_number(const char *text, long min, long max, long *out)
     return true;
 }
 
+/* A probability in [0, 1]: "0.33". */
+static bool parse_rate(const char *text, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end || !(v >= 0.0 && v <= 1.0))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool chance(double rate)
+{
+    uint32_t r = 0;
+    if (random_bytes(&r, sizeof r) != 0)
+        return false;
+    return (double)r / 4294967296.0 < rate;
+}
+
 static bool apply_item(char *item, struct fault_plan *plan)
 {
     char *value = strchr(item, '=');
+    double rate;
     long n;
     if (value)
         *value++ = '\0';
@@ -62,6 +83,8 @@ static bool apply_item(char *item, struct fault_plan *plan)
         snprintf(plan->content_type, sizeof plan->content_type, "%s", value);
     else if (!value && strcmp(item, "drop") == 0)
         plan->drop = true;
+    else if (strcmp(item, "drop-rate") == 0 && value && parse_rate(value, &rate))
+        plan->drop = plan->drop || chance(rate); /* soak tests: a network losing requests */
     else if (!value && strcmp(item, "truncate") == 0)
         plan->truncate = true;
     else if (!value && strcmp(item, "garbage") == 0)
@@ -95,7 +118,8 @@ int faults_parse(const char *header, struct fault_plan *plan, const char **why)
         char *t = trim(item);
         if (*t && !apply_item(t, plan)) {
             *why = "X-Fault: unknown or malformed fault (expected delay=MS, status=CODE, "
-                   "retry-after=S, drop, truncate, garbage, big, content-type=TYPE, slowloris)";
+                   "retry-after=S, drop, drop-rate=P, truncate, garbage, big, content-type=TYPE, "
+                   "slowloris)";
             rc = -1;
             break;
         }

@@ -1,6 +1,7 @@
 /* Test-only fault injection (--faults): the X-Fault request header, a comma-separated
- * combination of delay=MS, status=CODE, retry-after=S, drop, truncate, garbage, big,
- * content-type=TYPE and slowloris[=MS]. Without --faults the header is ignored. */
+ * combination of delay=MS, status=CODE, retry-after=S, drop, drop-rate=P (drop with
+ * probability P in [0, 1]), truncate, garbage, big, content-type=TYPE and slowloris[=MS].
+ * Without --faults the header is ignored. */
 #ifndef CARHELP_SERVER_FAULTS_H
 #define CARHELP_SERVER_FAULTS_H
 
