@@ -53,6 +53,26 @@ static void add_int_or_null(cJSON *obj, const char *name, sqlite3_stmt *st, int 
         cJSON_AddNumberToObject(obj, name, (double)sqlite3_column_int64(st, col));
 }
 
+/* An amount as stored. The service never writes anything but integers; a database edited
+ * by hand (tests simulating a broken backend) shows through as it is: a fraction, a string,
+ * or no field at all for NULL, so clients can prove they refuse such answers. */
+static void add_amount(cJSON *obj, const char *name, sqlite3_stmt *st, int col)
+{
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_INTEGER:
+        cJSON_AddNumberToObject(obj, name, (double)sqlite3_column_int64(st, col));
+        break;
+    case SQLITE_FLOAT:
+        cJSON_AddNumberToObject(obj, name, sqlite3_column_double(st, col));
+        break;
+    case SQLITE_NULL:
+        break;
+    default:
+        cJSON_AddStringToObject(obj, name, col_text(st, col));
+        break;
+    }
+}
+
 static void add_location(cJSON *obj, const char *name, sqlite3_stmt *st, int lat, int lng)
 {
     if (sqlite3_column_type(st, lat) == SQLITE_NULL ||
@@ -398,8 +418,8 @@ static cJSON *fee_lines_json(const char *order_id)
         cJSON_AddStringToObject(l, "description", col_text(st, 2));
         cJSON_AddNumberToObject(l, "quantity", sqlite3_column_double(st, 3));
         cJSON_AddStringToObject(l, "unit", col_text(st, 4));
-        cJSON_AddNumberToObject(l, "unit_price_fen", (double)sqlite3_column_int64(st, 5));
-        cJSON_AddNumberToObject(l, "amount_fen", (double)sqlite3_column_int64(st, 6));
+        add_amount(l, "unit_price_fen", st, 5);
+        add_amount(l, "amount_fen", st, 6);
         add_time(l, "charged_at", st, 7);
         cJSON_AddItemToArray(lines, l);
     }
@@ -423,7 +443,7 @@ static cJSON *money_json(const char *order_id, bool refunds, int64_t *sum)
     while (sqlite3_step(st) == SQLITE_ROW) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "id", col_text(st, 0));
-        cJSON_AddNumberToObject(m, "amount_fen", (double)sqlite3_column_int64(st, 1));
+        add_amount(m, "amount_fen", st, 1);
         add_time(m, "at", st, 2);
         cJSON_AddStringToObject(m, "method", col_text(st, 3));
         if (refunds) {
@@ -462,9 +482,8 @@ void orders_fees(struct request *req)
     cJSON_AddStringToObject(doc, "currency", col_text(st, 1));
     sqlite3_finalize(st);
     lines = fee_lines_json(order_id);
-    cJSON *l;
-    cJSON_ArrayForEach(l, lines)
-        total += (int64_t)cJSON_GetObjectItem(l, "amount_fen")->valuedouble;
+    total = db_query_int("SELECT COALESCE(SUM(amount_fen), 0) FROM fee_lines WHERE order_id = ?",
+                         order_id, 0);
     cJSON_AddItemToObject(doc, "lines", lines);
     cJSON_AddItemToObject(doc, "payments", money_json(order_id, false, &paid));
     cJSON_AddItemToObject(doc, "refunds", money_json(order_id, true, &refunded));
