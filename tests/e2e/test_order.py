@@ -445,3 +445,37 @@ def test_dispute_needs_a_reason(carhelp, reason):
                 CARHELP_API_URL=closed_port_url(), CARHELP_TOKEN="0" * 64)
     assert r.returncode == 2
     assert "--reason" in r.stderr and "POST " not in r.stderr
+
+
+# -- the service's own refusals (direct HTTP) -----------------------------------------------
+
+def service_get(server, path, token):
+    import urllib.error
+    import urllib.request
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(server.url + path, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with opener.open(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def service_token(server, phone, code):
+    import urllib.request
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for path, body in (("/v1/auth/otp", {"phone": phone}),
+                       ("/v1/auth/token", {"phone": phone, "otp": code})):
+        req = urllib.request.Request(server.url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with opener.open(req, timeout=10) as r:
+            doc = json.loads(r.read())
+    return doc["token"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "status=lost",
+                                   "since=yesterday", "cursor=zz", "cursor=2f"])
+def test_service_refuses_a_bad_list_query(server, query):
+    token = service_token(server, LI_PHONE, LI_CODE)
+    status, doc = service_get(server, f"/v1/accounts/acc_1002/orders?{query}", token)
+    assert status == 400 and doc["error"]["code"] == "invalid_request", (query, doc)
