@@ -123,6 +123,15 @@ step 0 "The car now says unlocked, and shows the last command" -- vehicle show �
 step 0 "李娜 has no active order" --stdin 135790 -- login --phone 13912345678
 step 8 "So she cannot unlock a car, not even a free one (exit 8, with what to do)" \
     -- unlock 沪AD54321 --yes
+step 0 "李娜's orders, newest first (Chinese plates aligned in the table)" -- order list
+step 0 "What she was billed for ord_20261102_0002: fee lines, payment, total" \
+    -- order fees ord_20261102_0002
+step 1 "The audit recomputes it from the tariff: 95 minutes billed for a 35-minute trip, ¥21.00 too much (exit 1)" \
+    -- order audit ord_20261102_0002
+step 1 "Every order of hers since 1 November: ord_20261103_0003 has the service fee twice (¥3.00)" \
+    -- order audit --since 2026-11-01
+step 0 "She disputes the first one: a billing ticket carrying the audit's findings as evidence" \
+    -- order dispute ord_20261102_0002 --reason "35-minute trip billed as 95 minutes"
 step 0 "Log out" -- logout
 
 cat <<EOF
