@@ -698,7 +698,9 @@ static char *dispute_message(const char *reason, int audit_rc, const struct audi
             buf_printf(&b, "\n- %s: %s (difference %lld fen)", r->findings[i].code,
                        r->findings[i].message, r->findings[i].difference_fen);
     }
-    return buf_detach(&b);
+    char *text = buf_detach(&b);
+    buf_free(&b);  /* buf_detach leaves b re-initialised */
+    return text;
 }
 
 static void print_ticket(struct session *s, const cJSON *t, const char *order_id, int audit_rc,
