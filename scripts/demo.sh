@@ -2,7 +2,7 @@
 # demo.sh (`make demo`): a short narrated tour of what carhelp does today, against the reference
 # service with the demo data on a free loopback port. Each step prints a heading, the command
 # as you would type it, then its output. Nothing outside a temporary folder is touched: the
-# service keeps its data in memory, carhelp its config, credentials and cache in private
+# service keeps its data in a database file there, carhelp its config, credentials and cache in private
 # folders. Exits non-zero when a step does not end as it should.
 # Environment: CARHELP_BIN, CARHELP_SERVER_BIN (default build/...), DEMO_PAUSE=SEC between steps.
 set -uo pipefail
@@ -44,7 +44,10 @@ mkdir -p "$tmp/config" "$tmp/state" "$tmp/cache"
 export CARHELP_CONFIG_DIR=$tmp/config CARHELP_STATE_DIR=$tmp/state CARHELP_CACHE_DIR=$tmp/cache
 
 # Start the service; its first line of output is "listening on URL".
-"$CARHELP_SERVER_BIN" --listen 127.0.0.1:0 --seed demo >"$tmp/server.out" 2>"$tmp/server.log" &
+# Its data lives in a file in the temporary folder, so the service can stop and come back
+# (the outbox step) with the same tickets and tokens.
+"$CARHELP_SERVER_BIN" --listen 127.0.0.1:0 --seed demo --db "$tmp/service.db" \
+    >"$tmp/server.out" 2>"$tmp/server.log" &
 server_pid=$!
 url=''
 for _ in $(seq 100); do
@@ -132,6 +135,33 @@ step 1 "Every order of hers since 1 November: ord_20261103_0003 has the service 
     -- order audit --since 2026-11-01
 step 0 "She disputes the first one: a billing ticket carrying the audit's findings as evidence" \
     -- order dispute ord_20261102_0002 --reason "35-minute trip billed as 95 minutes"
+# A photo made here: an 8x8 red PNG, as a phone camera would save it (any name works: the
+# type is judged by the content).
+printf '\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x08\x00\x00\x00\x08\x08\x02\x00\x00\x00\x4b\x6d\x29\xdc\x00\x00\x00\x11\x49\x44\x41\x54\x78\x9c\x63\x38\xa1\xa1\x81\x15\x31\x0c\x2d\x09\x00\x82\x5d\x46\x01\x6a\x8d\x16\x6b\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82' \
+    >"$tmp/IMG_2041.png"
+step 0 "She reports a vehicle fault with a photo: the ticket ID and when the first answer is due (24 h)" \
+    -- report vehicle --vehicle 沪AD54321 --message "Warning light on the dashboard" --attach "$tmp/IMG_2041.png"
+ticket=$("$CARHELP_BIN" --json ticket list --limit 1 </dev/null | grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+step 0 "Her tickets, with the SLA due times" -- ticket list
+step 0 "The ticket: SLA, the photo, the history" -- ticket show "$ticket"
+step 0 "Staff answered; she rates how it was handled (once per ticket)" \
+    -- ticket rate "$ticket" --score 5 --comment "Quick and friendly"
+port=${url##*:}
+kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=''
+step 10 "The service is down (a car park without signal): the report is saved to the outbox, exit 10" \
+    -- report cleanliness --vehicle 沪AD54321 --message "Back seat is dirty" --retries 0
+step 0 "What waits in the outbox" -- outbox list
+"$CARHELP_SERVER_BIN" --listen "127.0.0.1:$port" --db "$tmp/service.db" \
+    >"$tmp/server.out" 2>>"$tmp/server.log" &
+server_pid=$!
+for _ in $(seq 100); do
+    [[ $(head -n 1 "$tmp/server.out" 2>/dev/null) == "listening on "* ]] && break
+    sleep 0.1
+done
+step 0 "The service is back: flush delivers it, exactly once (its Idempotency-Key makes a repeat harmless)" \
+    -- outbox flush
+step 0 "An accident: safety guidance and 122/120/110/119 at once, then an emergency ticket (30-minute SLA)" \
+    -- emergency --location 31.2304,121.4737
 step 0 "Log out" -- logout
 
 cat <<EOF
