@@ -9,6 +9,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/batch.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/support.h"
@@ -166,10 +167,60 @@ static void print_vehicle(const cJSON *v)
     print_fields(stdout, labels, values, (int)(sizeof labels / sizeof labels[0]));
 }
 
+/* --batch FILE: one vehicle per line, NDJSON out (cli.md "Batch mode"), one line at a time.
+ * A failure that no other line can escape (not logged in, no network) ends the batch. */
+static int show_batch(struct session *s, const char *file)
+{
+    static const char *const keys[] = { BATCH_ARG_KEY, "plate", "id", "vehicle", NULL };
+    struct ch_error err;
+    err_clear(&err);
+    struct batch_reader *r;
+    struct http_client *http;
+    if (batch_open("--batch", file, &r, &err) || session_http(s, &http, &err))
+        return session_report(s, &err);
+    int worst = CH_OK, line_no = 0, got;
+    cJSON *input = NULL;
+    while ((got = batch_next(r, &line_no, &input, &err)) != 0) {
+        char target[VEHICLE_KEY_MAX];
+        cJSON *v = NULL;
+        const char *want = got > 0 ? batch_value(input, keys) : NULL;
+        if (got > 0 && !want)
+            err_set(&err, CH_USAGE, "invalid_input", "--batch",
+                    _("the line names no vehicle (a plate, an ID, or a \"plate\" field)"));
+        else if (got > 0 &&
+                 !vehicle_parse_target("PLATE|ID", want, target, sizeof target, NULL, &err))
+            vehicle_get(http, target, &v, &err);
+        batch_print_result(stdout, line_no, input, v, &err);
+        fflush(stdout);
+        cJSON_Delete(v);
+        cJSON_Delete(input);
+        input = NULL;
+        if (err.exit_code == CH_AUTH || err.exit_code == CH_NETWORK ||
+            err.exit_code == CH_INTERRUPTED) {
+            batch_close(r);
+            return session_report(s, &err);
+        }
+        if (err.exit_code)
+            worst = CH_NO;
+        err_clear(&err);
+    }
+    batch_close(r);
+    return worst;
+}
+
 static int show_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
     err_clear(&err);
+    const char *batch = arg_str(&cmd_vehicle_show, p, "batch");
+    if ((batch != NULL) == (p->npos > 0)) {
+        err_set(&err, CH_USAGE, "usage", "vehicle show",
+                batch ? _("give PLATE|ID or --batch FILE, not both")
+                      : _("missing argument: PLATE|ID (or --batch FILE)"));
+        return session_report(s, &err);
+    }
+    if (batch)
+        return show_batch(s, batch);
     char target[VEHICLE_KEY_MAX];
     if (vehicle_parse_target("PLATE|ID", p->pos[0], target, sizeof target, NULL, &err))
         return session_report(s, &err);
@@ -646,15 +697,23 @@ const struct command cmd_lock = {
     .exec = lock_exec,
 };
 
+static const struct opt show_opts[] = {
+    { "batch", 0, OPT_STRING, "FILE",
+      N_("one vehicle per line ('-': stdin): a plate, an ID, JSON or CSV; NDJSON out"), NULL, 0 },
+    OPT_END,
+};
+
 static const struct command cmd_vehicle_show = {
     .name = "show",
-    .synopsis = "PLATE|ID",
+    .synopsis = "PLATE|ID | --batch FILE",
     .summary = N_("lock state, doors, battery/fuel, online, last seen, location, last command"),
     .description = N_("A vehicle by plate (京AD12345; full-width input is fine) or ID. Customers "
                       "see the vehicle of their active order; staff any vehicle. The last "
                       "command line tells whether an unlock whose wait was cut short went "
-                      "through."),
-    .min_args = 1,
+                      "through. --batch FILE looks up one vehicle per line and prints one "
+                      "NDJSON line each; exit 0 when every line succeeded, 1 otherwise."),
+    .opts = show_opts,
+    .min_args = 0,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
     .exec = show_exec,

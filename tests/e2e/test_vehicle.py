@@ -793,3 +793,41 @@ def test_dry_run_still_validates(customer):
 def test_dry_run_for_staff_still_needs_the_reason(staff):
     r = staff("unlock", FREE_PLATE, "--dry-run", "--api-url", closed_port_url())
     assert r.returncode == 2 and "--reason" in r.stderr
+
+
+# ---- vehicle show --batch ---------------------------------------------------------------------
+
+def test_batch_show_prints_one_ndjson_line_per_input(staff, tmp_path):
+    f = tmp_path / "plates.txt"
+    f.write_text("京AD12345\nveh_003\n\n# a comment\n京A1\n{\"plate\":\"京ｂ６７８９０\"}\n"
+                 "{\"x\":1}\nveh_999\n")
+    r = staff("vehicle", "show", "--batch", str(f))
+    assert r.returncode == 1, r.stderr            # some lines failed
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [(d["line"], d["exit"]) for d in lines] == [(1, 0), (2, 0), (5, 2), (6, 0), (7, 2),
+                                                       (8, 3)]
+    assert lines[0]["result"]["id"] == VEH and lines[1]["result"]["plate"] == FREE_PLATE
+    assert lines[2]["error"]["code"] == "invalid_plate"
+    assert lines[3]["input"] == {"plate": "京ｂ６７８９０"} and lines[3]["result"]["id"] == "veh_002"
+    assert lines[5]["error"]["http_status"] == 404
+
+
+def test_batch_show_csv_from_stdin_all_good_is_exit_0(staff):
+    r = staff("vehicle", "show", "--batch", "-", input="plate,note\n京AD12345,x\n沪AD54321,y\n")
+    assert r.returncode == 0, r.stderr
+    ids = [json.loads(x)["result"]["id"] for x in r.stdout.splitlines()]
+    assert ids == ["veh_001", "veh_003"]
+
+
+def test_batch_and_argument_together_or_neither_are_usage_errors(staff, tmp_path):
+    assert staff("vehicle", "show").returncode == 2
+    assert staff("vehicle", "show", PLATE, "--batch", "-", input="").returncode == 2
+    r = staff("vehicle", "show", "--batch", str(tmp_path / "missing"))
+    assert r.returncode == 2 and "--batch" in r.stderr
+
+
+def test_batch_stops_with_exit_6_when_the_service_is_gone(staff):
+    r = staff("vehicle", "show", "--batch", "-", "--api-url", closed_port_url(), "--timeout", "2",
+              input="京AD12345\n沪AD54321\n")
+    assert r.returncode == 6, r.stderr
+    assert len(r.stdout.splitlines()) == 1
