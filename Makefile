@@ -149,7 +149,8 @@ check: deps
 	@echo "== make check: all passed ($(BUILD)/$(if $(SANITIZE), SANITIZE=$(SANITIZE)))"
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@set -e; n=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t; n=$$((n + 1)); done; \
+	    echo "unit: $$n test programs passed"
 
 lint: lint-api lint-man
 
