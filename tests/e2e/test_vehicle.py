@@ -77,6 +77,15 @@ def private_server(tmp_path, *extra, delay_ms=200):
     return srv
 
 
+def stop_clean(srv):
+    """Stops the service and fails when it did not exit cleanly (a sanitizer build reports
+    memory errors and leaks on stderr and in the exit status)."""
+    rc = srv.stop()
+    time.sleep(0.1)
+    reports = [ln for ln in srv.log_lines if "Sanitizer" in ln or "runtime error" in ln]
+    assert rc == 0 and not reports, (rc, reports[:5])
+
+
 def db_rows(db, sql, *args):
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
@@ -201,7 +210,7 @@ def shared(tmp_path_factory):
     """One service for the tests that do not depend on the vehicles' state."""
     srv = private_server(tmp_path_factory.mktemp("vehicle-shared"), delay_ms=300)
     yield srv
-    srv.stop()
+    stop_clean(srv)
 
 
 @pytest.fixture
@@ -219,7 +228,7 @@ def fresh(tmp_path):
     """A private service (its own database file, 200 ms vehicle delay)."""
     srv = private_server(tmp_path)
     yield srv
-    srv.stop()
+    stop_clean(srv)
 
 
 def command_rows(srv):
