@@ -35,16 +35,23 @@ hyperfine --shell=none --warmup "$warmup" --runs "$runs" --style basic \
     -n 'true (exec floor)' "$(command -v true)" >&2
 
 mean_ms() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean * 1000' "$tmp/bench.json"; }
+cpu_ms() { jq -r --arg n "$1" '.results[] | select(.command == $n) | (.user + .system) * 1000' "$tmp/bench.json"; }
+median_ms() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median * 1000' "$tmp/bench.json"; }
 sd_ms() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .stddev * 1000' "$tmp/bench.json"; }
 c=$(mean_ms 'carhelp --version'); cs=$(sd_ms 'carhelp --version')
 u=$(mean_ms 'curl --version'); us=$(sd_ms 'curl --version')
 t=$(mean_ms 'true (exec floor)')
+cc=$(cpu_ms 'carhelp --version'); uc=$(cpu_ms 'curl --version'); tc=$(cpu_ms 'true (exec floor)')
+cm=$(median_ms 'carhelp --version')
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 
-awk -v c="$c" -v cs="$cs" -v u="$u" -v us="$us" -v t="$t" -v b="$budget_ms" -v r="$runs" 'BEGIN {
-    printf "carhelp --version: mean %.2f ms (sd %.2f ms, %d runs)\n", c, cs, r
-    printf "curl --version:    mean %.2f ms (sd %.2f ms, %d runs)\n", u, us, r
-    printf "ratio carhelp/curl: %.2f\n", c / u
-    printf "exec floor (true):  mean %.2f ms, so carhelp itself adds %.2f ms\n", t, c - t
+awk -v c="$c" -v cs="$cs" -v u="$u" -v us="$us" -v t="$t" -v b="$budget_ms" -v r="$runs" \
+    -v cc="$cc" -v uc="$uc" -v tc="$tc" -v cm="$cm" -v load="$load" -v cores="$(nproc 2>/dev/null || echo '?')" 'BEGIN {
+    printf "carhelp --version: mean %.2f ms (median %.2f, sd %.2f ms, %d runs), CPU %.2f ms\n", c, cm, cs, r, cc
+    printf "curl --version:    mean %.2f ms (sd %.2f ms, %d runs), CPU %.2f ms\n", u, us, r, uc
+    printf "ratio carhelp/curl: %.2f (CPU time: %.2f)\n", c / u, cc / uc
+    printf "exec floor (true):  mean %.2f ms, CPU %.2f ms, so carhelp itself adds %.2f ms\n", t, tc, c - t
+    printf "machine: load average %s on %s cores while measuring\n", load, cores
     if (c > b) { printf "FAIL: carhelp --version mean %.2f ms is over the %s ms budget\n", c, b; exit 1 }
     printf "PASS: carhelp --version mean %.2f ms is within the %s ms budget\n", c, b
 }'
