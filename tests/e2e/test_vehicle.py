@@ -182,9 +182,13 @@ class FlakyProxy:
             up = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=30)
             headers = {k: v for k, v in req["headers"].items()
                        if k.lower() not in ("connection", "host", "content-length")}
-            up.request(req["method"], req["path"], body=req["body"] or None, headers=headers)
-            resp = up.getresponse()
-            body = resp.read()
+            try:
+                up.request(req["method"], req["path"], body=req["body"] or None,
+                           headers=headers)
+                resp = up.getresponse()
+                body = resp.read()
+            except (OSError, http.client.HTTPException):
+                return          # the service dropped it: so does the proxy
             if action == "lose_answer":
                 return
             if callable(action):
@@ -551,6 +555,25 @@ def test_lost_answer_is_retried_with_the_same_key_and_runs_once(tmp_path, fresh)
         keys = {p["headers"].get("Idempotency-Key") for p in posts}
         assert len(keys) == 1 and None not in keys
         assert len(command_rows(fresh)) == 1, "the service ran the unlock exactly once"
+    finally:
+        proxy.close()
+
+
+def test_service_dropping_the_first_tries_still_runs_once(tmp_path, fresh):
+    """The service's own --faults: X-Fault: drop on the first two POSTs (added by the proxy, the
+    CLI never sends test headers); the third try gets through, with the same key."""
+    def drop_first_two(req):
+        if req["method"] == "POST" and req["n"] < 2:
+            req["headers"]["X-Fault"] = "drop"
+        return "forward"
+    proxy = FlakyProxy(fresh.port, drop_first_two)
+    try:
+        cli = Cli(tmp_path, fresh.url, "c").login_customer()
+        r = cli("unlock", PLATE, "--yes", "--api-url", proxy.url)
+        assert r.returncode == 0, r.stderr
+        keys = {p["headers"]["Idempotency-Key"] for p in proxy.posts()}
+        assert len(proxy.posts()) == 3 and len(keys) == 1
+        assert len(command_rows(fresh)) == 1
     finally:
         proxy.close()
 
