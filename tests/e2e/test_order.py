@@ -397,10 +397,10 @@ def test_staff_list_an_accounts_orders_after_verifying_it(private, carhelp):
 
 def test_dispute_opens_a_billing_ticket_with_the_findings_as_evidence(private, carhelp):
     run = login(on(carhelp, private.url), LI_PHONE, LI_CODE)
-    r = run("-v", "order", "dispute", "ord_20261102_0002", "--reason", "35 分钟的行程收了 95 分钟")
+    r = run("-vv", "order", "dispute", "ord_20261102_0002", "--reason", "35 分钟的行程收了 95 分钟")
     assert r.returncode == 0, r.stderr
     assert "Opened billing ticket" in r.stdout and "¥21.00" in r.stdout
-    assert "POST" in r.stderr
+    assert "POST" in r.stderr and "Idempotency-Key: " in r.stderr
     ticket_id = r.stdout.split("Opened billing ticket", 1)[1].split()[0]
     con = sqlite3.connect(private.db)
     try:
