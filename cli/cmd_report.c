@@ -176,6 +176,7 @@ static int read_message_file(const char *path, char **out, struct ch_error *err)
                        failed ? _("%s: read error") : _("%s: too large for a message"), path);
     }
     *out = buf_detach(&b);
+    buf_free(&b);   /* detach leaves a fresh empty buffer */
     return 0;
 }
 

@@ -303,7 +303,9 @@ static char *read_small_file(const char *path)
         buf_append(&b, chunk, (size_t)n);
     }
     close(fd);
-    return buf_detach(&b);
+    char *text = buf_detach(&b);
+    buf_free(&b);   /* detach leaves a fresh empty buffer */
+    return text;
 }
 
 static char *str_field(const cJSON *o, const char *key)
