@@ -332,19 +332,22 @@ def test_sigkill_during_flush_at_many_points_still_delivers_each_exactly_once(cl
     n = 30
     photo = tmp_path / "k.png"
     photo.write_bytes(PNG)
-    # A proxy that slows each request a little spreads the flush over time, so the kills land
-    # before, during and after requests, and between delivery and removal.
-    proxy = Proxy(svc.port, fault="delay=15")
+    # A proxy that slows each request spreads the flush over time (two requests per item), so
+    # the kills land before, during and after requests, and between delivery and removal.
+    proxy = Proxy(svc.port, fault="delay=40")
     queue_offline(cli, svc, n, "--attach", str(photo), url=proxy.url)
+    kills = 0
     try:
-        for d in [0.01, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6]:
+        rng = random.Random(11)
+        while items(cli) and kills < 25:
             p = subprocess.Popen([chtest.CARHELP, "outbox", "flush"],
                                  env=dict(cli.env, CARHELP_API_URL=proxy.url),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(d)
+            time.sleep(rng.uniform(0.01, 0.25))
             p.send_signal(signal.SIGKILL)
             p.wait()
-        assert items(cli), "the kills came too late to test anything"
+            kills += 1
+        assert kills >= 8, f"only {kills} kills landed while items were waiting"
         flush_until_empty(cli, CARHELP_API_URL=proxy.url)
     finally:
         proxy.close()
