@@ -26,28 +26,14 @@ static void offer(const struct comp *k, const char *cand)
         printf("%s\n", cand);
 }
 
-static void offer_aliases(const struct comp *k, const char *aliases)
-{
-    for (const char *a = aliases; a && *a;) {
-        size_t n = strcspn(a, " ");
-        if (n) {
-            char alias[64];
-            snprintf(alias, sizeof alias, "%.*s", (int)n, a);
-            offer(k, alias);
-        }
-        a += n;
-        while (*a == ' ')
-            a++;
-    }
-}
-
 static void offer_commands(const struct comp *k, const struct command *const *table)
 {
     for (; table && *table; table++) {
         if ((*table)->flags & CMD_HIDDEN)
             continue;
+        /* Canonical names only: aliases (`orders`) work when typed, but offering them too
+         * would list every command twice. */
         offer(k, (*table)->name);
-        offer_aliases(k, (*table)->aliases);
     }
 }
 

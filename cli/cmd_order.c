@@ -14,7 +14,7 @@
 #include "core/support.h"
 #include "core/validate.h"
 
-extern const struct command cmd_order, cmd_orders_alias;
+extern const struct command cmd_order;
 static const struct command cmd_order_list, cmd_order_show, cmd_order_fees, cmd_order_audit,
     cmd_order_dispute;
 
@@ -904,7 +904,7 @@ static const struct command *const order_subs[] = {
 
 const struct command cmd_order = {
     .name = "order",
-    .aliases = NULL,
+    .aliases = "orders",
     .synopsis = "list|show|fees|audit|dispute",
     .summary = N_("orders and fees: history, itemised fees, an independent fee audit, disputes"),
     .description = NULL,
@@ -912,22 +912,6 @@ const struct command cmd_order = {
     .min_args = 0,
     .max_args = 0,
     .flags = 0,
-    .exec = NULL,
-    .subs = order_subs,
-};
-
-/* cli.md's alias `orders`, as a hidden twin rather than in .aliases: completion offers every
- * alias as a command of its own, and the docs and help checks would then want `orders` documented
- * as a second command. Hidden, it is accepted when typed and never offered. */
-const struct command cmd_orders_alias = {
-    .name = "orders",
-    .synopsis = "list|show|fees|audit|dispute",
-    .summary = N_("alias of order"),
-    .description = NULL,
-    .opts = NULL,
-    .min_args = 0,
-    .max_args = 0,
-    .flags = CMD_HIDDEN,
     .exec = NULL,
     .subs = order_subs,
 };

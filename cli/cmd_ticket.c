@@ -15,7 +15,7 @@
 #include "core/json.h"
 #include "core/validate.h"
 
-extern const struct command cmd_ticket, cmd_tickets_alias;
+extern const struct command cmd_ticket;
 static const struct command cmd_ticket_list, cmd_ticket_comment, cmd_ticket_rate;
 
 #define LIST_PAGE_MAX 100
@@ -519,19 +519,10 @@ static const struct command *const ticket_subs[] = {
 
 const struct command cmd_ticket = {
     .name = "ticket",
+    .aliases = "tickets",
     .synopsis = "list | show | comment | attach | rate",
     .summary = N_("follow up on tickets: status, history, comments, evidence, rating"),
     .description = NULL,
     .opts = NULL, .min_args = 0, .max_args = 0, .flags = 0, .exec = NULL,
-    .subs = ticket_subs,
-};
-
-/* `tickets` (cli.md's alias) works but is not offered: completion and the docs list names. */
-const struct command cmd_tickets_alias = {
-    .name = "tickets",
-    .synopsis = "list | show | comment | attach | rate",
-    .summary = N_("alias of ticket"),
-    .description = NULL,
-    .opts = NULL, .min_args = 0, .max_args = 0, .flags = CMD_HIDDEN, .exec = NULL,
     .subs = ticket_subs,
 };

@@ -5,8 +5,8 @@
 extern const struct command cmd_login, cmd_logout, cmd_auth, cmd_doctor, cmd_contact,
     cmd_completion, cmd_complete, cmd_help;
 extern const struct command cmd_account;
-extern const struct command cmd_order, cmd_orders_alias;
-extern const struct command cmd_report, cmd_ticket, cmd_tickets_alias, cmd_emergency, cmd_outbox;
+extern const struct command cmd_order;
+extern const struct command cmd_report, cmd_ticket, cmd_emergency, cmd_outbox;
 extern const struct command cmd_vehicle, cmd_unlock, cmd_lock;
 
 const struct command *const commands[] = {
@@ -27,7 +27,5 @@ const struct command *const commands[] = {
     &cmd_completion,
     &cmd_help,
     &cmd_complete,
-    &cmd_orders_alias,
-    &cmd_tickets_alias,
     NULL,
 };

@@ -429,6 +429,14 @@ def test_complete_commands(offline):
     assert complete(offline, "au") == {"auth"}
 
 
+def test_aliases_work_when_typed_but_completion_offers_canonical_names_only(offline):
+    got = complete(offline, "")
+    assert {"order", "ticket"} <= got and not {"orders", "tickets"} & got
+    assert complete(offline, "orders", "") == complete(offline, "order", "")
+    r = offline("tickets", "list", "--help")
+    assert r.returncode == 0 and "Usage: carhelp ticket list" in r.stdout
+
+
 def test_complete_subcommands(offline):
     assert complete(offline, "auth", "") == {"status"}
     assert complete(offline, "auth", "s") == {"status"}
