@@ -11,6 +11,7 @@
 #include "http.h"
 #include "meta.h"
 #include "orders.h"
+#include "passes.h"
 #include "support.h"
 #include "tariffs.h"
 #include "tickets.h"
@@ -50,6 +51,8 @@ static const struct route routes[] = {
     {"POST", "/v1/tickets/{id}/comments", tickets_comment, NEEDS_AUTH, 0},
     {"POST", "/v1/tickets/{id}/attachments", tickets_attach, NEEDS_AUTH, ATTACHMENT_BODY_MAX},
     {"POST", "/v1/tickets/{id}/rating", tickets_rate, NEEDS_AUTH, 0},
+    {"GET", "/v1/tickets/{id}/pass", passes_get, NEEDS_AUTH, 0},
+    {"POST", "/v1/tickets/passes/verify", passes_verify, NEEDS_AUTH, 0},
 };
 
 static void clear_params(struct request *req)
