@@ -512,15 +512,17 @@ static const struct command cmd_ticket_rate = {
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_rate_exec,
 };
 
+extern const struct command cmd_ticket_qr, cmd_ticket_verify; /* cmd_pass.c */
+
 static const struct command *const ticket_subs[] = {
     &cmd_ticket_list, &cmd_ticket_show, &cmd_ticket_comment, &cmd_ticket_attach,
-    &cmd_ticket_rate, NULL,
+    &cmd_ticket_rate, &cmd_ticket_qr, &cmd_ticket_verify, NULL,
 };
 
 const struct command cmd_ticket = {
     .name = "ticket",
     .aliases = "tickets",
-    .synopsis = "list | show | comment | attach | rate",
+    .synopsis = "list | show | comment | attach | rate | qr | verify",
     .summary = N_("follow up on tickets: status, history, comments, evidence, rating"),
     .description = NULL,
     .opts = NULL, .min_args = 0, .max_args = 0, .flags = 0, .exec = NULL,
