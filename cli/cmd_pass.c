@@ -82,7 +82,9 @@ static int parse_qr_args(const struct session *s, const struct parsed *p, struct
     const char *slash = a->file ? strrchr(a->file, '/') : NULL;
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a->file) + (slash == a->file) : 1,
              slash ? a->file : ".");
-    if (a->file && access(dir, W_OK) != 0)
+    struct stat st;
+    if (a->file && (stat(dir, &st) != 0 || (!S_ISDIR(st.st_mode) && (errno = ENOTDIR)) ||
+                    access(dir, W_OK) != 0))
         return err_set(err, CH_USAGE, "unwritable_output", "--output",
                        _("cannot write %s: %s"), a->file, strerror(errno));
     return CH_OK;
