@@ -8,6 +8,7 @@ extern const struct command cmd_account;
 extern const struct command cmd_order;
 extern const struct command cmd_report, cmd_ticket, cmd_emergency, cmd_outbox;
 extern const struct command cmd_vehicle, cmd_unlock, cmd_lock;
+extern const struct command cmd_checklist;
 
 const struct command *const commands[] = {
     &cmd_login,
@@ -24,6 +25,7 @@ const struct command *const commands[] = {
     &cmd_lock,
     &cmd_doctor,
     &cmd_contact,
+    &cmd_checklist,
     &cmd_completion,
     &cmd_help,
     &cmd_complete,
