@@ -135,6 +135,14 @@ step 1 "Every order of hers since 1 November: ord_20261103_0003 has the service 
     -- order audit --since 2026-11-01
 step 0 "She disputes the first one: a billing ticket carrying the audit's findings as evidence" \
     -- order dispute ord_20261102_0002 --reason "35-minute trip billed as 95 minutes"
+step 0 "Before she calls about it: what to have ready, filled in from her account and the order (masked)" \
+    -- checklist --issue billing --order ord_20261102_0002
+dispute=$("$CARHELP_BIN" --json ticket list --limit 1 </dev/null | grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+step 0 "The dispute as a QR-coded pass (signed by the service) for a service point, short code under it" \
+    -- ticket qr "$dispute"
+code=$("$CARHELP_BIN" --json ticket qr "$dispute" </dev/null | grep -o '"short_code":"[^"]*"' | cut -d'"' -f4)
+step 0 "On the phone she reads out the short code instead; it checks and shows the ticket's status" \
+    -- ticket verify "$code"
 # A photo made here: an 8x8 red PNG, as a phone camera would save it (any name works: the
 # type is judged by the content).
 printf '\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x08\x00\x00\x00\x08\x08\x02\x00\x00\x00\x4b\x6d\x29\xdc\x00\x00\x00\x11\x49\x44\x41\x54\x78\x9c\x63\x38\xa1\xa1\x81\x15\x31\x0c\x2d\x09\x00\x82\x5d\x46\x01\x6a\x8d\x16\x6b\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82' \
