@@ -235,3 +235,22 @@ def test_bad_options_are_refused_without_a_request(cli, ticket, svc, args, field
 def test_bad_ticket_id_is_refused(cli):
     r = cli("ticket", "qr", "../etc")
     assert r.returncode == 2 and "ID" in r.stderr
+
+
+def test_images_refuse_a_terminal_and_utf8_is_black_on_white_there(cli, ticket, svc, tmp_path):
+    import pexpect
+    # the same folders as cli's login (isolated_env keeps what is in them)
+    env = chtest.isolated_env(tmp_path / "me", svc.url, TERM="xterm-256color")
+    before = requests(svc, "GET", f"/v1/tickets/{ticket}/pass")
+    child = pexpect.spawn(chtest.CARHELP, ["ticket", "qr", ticket, "--format", "png"], env=env,
+                          encoding="utf-8", timeout=20)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2 and "-o FILE" in child.before
+    assert requests(svc, "GET", f"/v1/tickets/{ticket}/pass") == before
+    child = pexpect.spawn(chtest.CARHELP, ["ticket", "qr", ticket], env=env, encoding="utf-8",
+                          timeout=20)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "\x1b[30;107m" in child.before and "Short code:" in child.before
