@@ -50,6 +50,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -fno-common
 CPPFLAGS += -D_GNU_SOURCE -MMD -MP -Icli -Icli/core
 CPPFLAGS += -DCARHELP_VERSION='"$(VERSION)"' -DDEFAULT_API_URL='"$(DEFAULT_API_URL)"'
+# The installed catalogues' folder, compiled into cli objects but kept out of the flags stamp:
+# `make install PREFIX=...` must not rebuild (the binary also looks in ../share/locale).
+LOCALEDIR   ?= $(DATADIR)/locale
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
 endif
@@ -80,22 +83,38 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 CARHELP := $(BUILD)/carhelp
+# Message catalogues: po/LANG.po -> $(BUILD)/locale/LANG/LC_MESSAGES/carhelp.mo (next to the
+# binary, where an uninstalled build/carhelp finds them; see cli/i18n.h).
+PO_LANGS := $(patsubst po/%.po,%,$(wildcard po/*.po))
+MO_FILES := $(PO_LANGS:%=$(BUILD)/locale/%/LC_MESSAGES/carhelp.mo)
+POT      ?= po/carhelp.pot
+XGETTEXT_FLAGS := -k_ -kN_ --from-code=UTF-8 --add-comments=TRANSLATORS --package-name=carhelp \
+                  --package-version=$(VERSION) --msgid-bugs-address=carhelp --sort-by-file
 SERVER  := $(BUILD)/carhelp-server
 CORELIB := $(BUILD)/libcarhelpcore.a
 
 # The sub-make of `make check`: -j$(JOBS) unless the caller chose a -j already.
 SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 
-.PHONY: all deps tools check unit e2e contract lint lint-api lint-man demo install uninstall clean bench fuzz soak FORCE
-all: $(CARHELP) $(SERVER)
+.PHONY: all deps tools check unit e2e contract lint lint-api lint-man demo install uninstall clean bench fuzz soak pot FORCE
+all: $(CARHELP) $(SERVER) $(MO_FILES)
+
+$(BUILD)/locale/%/LC_MESSAGES/carhelp.mo: po/%.po
+	@mkdir -p $(@D)
+	msgfmt -c --check-format -o $@ $<
+
+# `make pot` regenerates the template from the sources (POT=FILE writes elsewhere).
+pot:
+	xgettext $(XGETTEXT_FLAGS) -o $(POT) $(sort $(CLI_SRC) $(CORE_SRC))
 
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
 	@if [ x'$(TRACK_FLAGS)' != x"$$(cat $@ 2>/dev/null)" ]; then echo '$(TRACK_FLAGS)' > $@; fi
 
+$(BUILD)/cli/%.o: LOCALE_CPPFLAGS = -DLOCALEDIR='"$(LOCALEDIR)"'
 $(BUILD)/cli/%.o: cli/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(call pc_cflags,$(CLI_PKGS)) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(LOCALE_CPPFLAGS) $(call pc_cflags,$(CLI_PKGS)) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/server/%.o: server/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
@@ -185,12 +204,17 @@ install: all
 	install -m 0644 completions/carhelp.bash '$(DESTDIR)$(BASHCOMPDIR)/carhelp'
 	install -m 0644 completions/_carhelp '$(DESTDIR)$(ZSHCOMPDIR)/_carhelp'
 	install -m 0644 completions/carhelp.fish '$(DESTDIR)$(FISHCOMPDIR)/carhelp.fish'
+	for l in $(PO_LANGS); do \
+	    install -d "$(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES" && \
+	    install -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/carhelp.mo "$(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/carhelp.mo" || exit 1; \
+	done
 
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/carhelp' '$(DESTDIR)$(BINDIR)/carhelp-server' \
 	    '$(DESTDIR)$(MANDIR)/man1/carhelp.1' '$(DESTDIR)$(MANDIR)/man1/carhelp-server.1' \
 	    '$(DESTDIR)$(BASHCOMPDIR)/carhelp' '$(DESTDIR)$(ZSHCOMPDIR)/_carhelp' \
-	    '$(DESTDIR)$(FISHCOMPDIR)/carhelp.fish'
+	    '$(DESTDIR)$(FISHCOMPDIR)/carhelp.fish' \
+	    $(foreach l,$(PO_LANGS),'$(DESTDIR)$(LOCALEDIR)/$(l)/LC_MESSAGES/carhelp.mo')
 
 # `make print-VAR` shows a variable as make sees it (tests compare BUILD_FLAGS with the stamp).
 print-%:

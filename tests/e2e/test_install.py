@@ -1,6 +1,6 @@
 """`make install` puts the programs, the man pages and the three completion scripts where the
 system's tools look for them (asked of the tools themselves: pkg-config, zsh's $fpath, fish's
-$fish_complete_path), honouring PREFIX and DESTDIR; `make uninstall` removes them again; and
+$fish_complete_path) and the message catalogues under DATADIR/locale, honouring PREFIX and DESTDIR; `make uninstall` removes them again; and
 installing does not rebuild what `make` built."""
 import hashlib
 import os
@@ -93,6 +93,7 @@ def installed_files(prefix):
         "bash": f"{bash_dir}/carhelp",
         "zsh_dirs": zsh_dir,
         "fish": f"{fish_dir}/carhelp.fish",
+        "mo": f"{datadir}/locale/zh_CN/LC_MESSAGES/carhelp.mo",
     }
 
 
@@ -137,7 +138,10 @@ def test_install_puts_everything_in_the_standard_places_and_uninstall_removes_it
     zsh = [staged(d) / "_carhelp" for d in want["zsh_dirs"] if (staged(d) / "_carhelp").exists()]
     assert len(zsh) == 1, f"_carhelp not in exactly one of zsh's folders {want['zsh_dirs']}"
     assert zsh[0].read_bytes() == (ROOT / "completions/_carhelp").read_bytes()
-    for f in [staged(want[k]) for k in ("man", "server_man", "bash", "fish")] + zsh:
+    # The Chinese catalogue, as msgfmt built it next to the binary.
+    assert staged(want["mo"]).read_bytes() == \
+        (build / "locale/zh_CN/LC_MESSAGES/carhelp.mo").read_bytes()
+    for f in [staged(want[k]) for k in ("man", "server_man", "bash", "fish", "mo")] + zsh:
         assert f.stat().st_mode & 0o777 == 0o644, f"{f} mode {oct(f.stat().st_mode)}"
 
     make("uninstall", f"DESTDIR={dest}", f"PREFIX={prefix}")
