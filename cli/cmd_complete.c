@@ -8,6 +8,7 @@
 #include "command.h"
 #include "session.h"
 #include "i18n.h"
+#include "cmd_shell.h"
 
 extern const struct opt global_opts[];
 extern const struct command cmd_help;
@@ -18,12 +19,14 @@ extern const char completion_bash[], completion_zsh[], completion_fish[];
 struct comp {
     const char *cur;      /* the word being completed */
     size_t curlen;
+    void (*emit)(void *ctx, const char *cand);
+    void *ctx;
 };
 
 static void offer(const struct comp *k, const char *cand)
 {
     if (strncmp(cand, k->cur, k->curlen) == 0)
-        printf("%s\n", cand);
+        k->emit(k->ctx, cand);
 }
 
 static void offer_commands(const struct comp *k, const struct command *const *table)
@@ -133,6 +136,12 @@ static void offer_recent(const struct comp *k, const struct command *top)
     }
 }
 
+static void emit_line(void *ctx, const char *cand)
+{
+    (void)ctx;
+    printf("%s\n", cand);
+}
+
 static int complete_exec(struct session *s, const struct parsed *p)
 {
     (void)s;
@@ -145,7 +154,13 @@ static int complete_exec(struct session *s, const struct parsed *p)
             n--;
         }
     }
-    struct comp k = { "", 0 };
+    complete_candidates(w, n, emit_line, NULL);
+    return 0;
+}
+
+void complete_candidates(char **w, int n, void (*emit)(void *ctx, const char *cand), void *ctx)
+{
+    struct comp k = { "", 0, emit, ctx };
     if (n > 0) {
         k.cur = w[n - 1];
         k.curlen = strlen(k.cur);
@@ -177,11 +192,11 @@ static int complete_exec(struct session *s, const struct parsed *p)
         } else if (!top) {
             top = command_find(commands, a);
             if (!top)
-                return 0;
+                return;
         } else if (top->subs && !sub) {
             sub = command_find(top->subs, a);
             if (!sub)
-                return 0;
+                return;
         } else {
             if (npos < 2)
                 posv[npos] = a;
@@ -192,7 +207,7 @@ static int complete_exec(struct session *s, const struct parsed *p)
 
     if (pending) {
         offer_choices(&k, "", pending->choices);
-        return 0;
+        return;
     }
     if (!dashdash && k.cur[0] == '-') {
         const char *eq = strchr(k.cur, '=');
@@ -203,12 +218,12 @@ static int complete_exec(struct session *s, const struct parsed *p)
                 snprintf(prefix, sizeof prefix, "%.*s", (int)(eq - k.cur + 1), k.cur);
                 offer_choices(&k, prefix, o->choices);
             }
-            return 0;
+            return;
         }
         if (c)
             offer_opts(&k, c->opts);
         offer_opts(&k, global_opts);
-        return 0;
+        return;
     }
     if (!top) {
         offer_commands(&k, commands);
@@ -228,7 +243,6 @@ static int complete_exec(struct session *s, const struct parsed *p)
         else
             offer_recent(&k, top);
     }
-    return 0;
 }
 
 static int completion_exec(struct session *s, const struct parsed *p)

@@ -7,6 +7,7 @@
 #include "command.h"
 #include "session.h"
 #include "i18n.h"
+#include "core/idcache.h"
 #include "core/api.h"
 #include "core/audit.h"
 #include "core/json.h"
@@ -216,6 +217,7 @@ static void print_order_table(struct session *s, const cJSON *items)
         char id[ID_MAX], started[64], plate[48], status[24], dur[32], total[32];
         const cJSON *dur_j = cJSON_GetObjectItemCaseSensitive(o, "duration_s");
         clip(str_of(o, "id"), 24, id, sizeof id);
+        idcache_add("order", str_of(o, "id"));
         local_time_of(str_of(o, "started_at"), started, sizeof started);
         clip(str_of(json_obj(o, "vehicle"), "plate"), 10, plate, sizeof plate);
         clip(str_of(o, "status"), 10, status, sizeof status);
@@ -303,6 +305,7 @@ static void print_order(struct session *s, const cJSON *o)
     const cJSON *dur_j = cJSON_GetObjectItemCaseSensitive(o, "duration_s");
     const cJSON *dist_j = cJSON_GetObjectItemCaseSensitive(o, "distance_m");
     clean(str_of(o, "id"), id, sizeof id);
+    idcache_add("order", id);
     clean(str_of(o, "status"), status, sizeof status);
     clean(str_of(veh, "plate"), plate, sizeof plate);
     clean(str_of(veh, "model"), model, sizeof model);

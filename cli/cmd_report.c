@@ -14,6 +14,7 @@
 #include "command.h"
 #include "session.h"
 #include "i18n.h"
+#include "core/idcache.h"
 #include "cmd_outbox.h"
 #include "cmd_report.h"
 #include "core/api.h"
@@ -133,6 +134,7 @@ void ticket_print_created(struct session *s, const cJSON *t)
     bool col = s->color_out;
     local_time(json_str(t, "sla_due_at", NULL), due, sizeof due);
     sla_span(t, span, sizeof span);
+    idcache_add("ticket", json_str(t, "id", NULL));
     const char *priority = json_str(t, "priority", "?");
     bool urgent = strcmp(priority, "emergency") == 0;
     printf(_("Ticket %s%s%s filed: %s, priority %s%s%s, status %s\n"), c_bold(col),

@@ -7,6 +7,7 @@
 #include "command.h"
 #include "session.h"
 #include "i18n.h"
+#include "core/idcache.h"
 #include "cmd_outbox.h"
 #include "cmd_report.h"
 #include "core/api.h"
@@ -176,6 +177,7 @@ static int ticket_list_exec(struct session *s, const struct parsed *p)
             snprintf(due, sizeof due, "%s%s", when, overdue(it) ? _(" (overdue)") : "");
             shorten(json_str(it, "message", ""), 40, msg, sizeof msg);
             clean(json_str(it, "id", "?"), id, sizeof id);
+            idcache_add("ticket", id);
             const char *row[] = {id, json_str(it, "status", "?"), json_str(it, "priority", "?"),
                                  json_str(it, "category", "?"), due, msg};
             table_add_row(t, row);
@@ -206,6 +208,7 @@ static void print_ticket(struct session *s, const cJSON *t)
     char line[1024], when[64], due[96];
     bool col = s->color_out;
     clean(json_str(t, "id", "?"), line, sizeof line);
+    idcache_add("ticket", line);
     printf("%s%s%s  %s / %s / %s\n", c_bold(col), line, c_reset(col), json_str(t, "category", "?"),
            json_str(t, "priority", "?"), json_str(t, "status", "?"));
     local_time(json_str(t, "sla_due_at", NULL), when, sizeof when);

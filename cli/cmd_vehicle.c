@@ -15,6 +15,7 @@
 #include "core/support.h"
 #include "core/validate.h"
 #include "core/vehicle.h"
+#include "core/idcache.h"
 
 extern const struct command cmd_vehicle, cmd_unlock, cmd_lock;
 static const struct command cmd_vehicle_show, cmd_vehicle_honk, cmd_vehicle_flash;
@@ -124,6 +125,7 @@ static void print_vehicle(const cJSON *v)
         where[320], order[80], last[320], id[80];
     clean(json_str(v, "plate", "?"), plate, sizeof plate);
     clean(json_str(v, "id", "?"), id, sizeof id);
+    idcache_add("vehicle", plate);
     clean(json_str(v, "model", ""), model, sizeof model);
     clean(json_str(v, "lock_state", "unknown"), lock, sizeof lock);
     clean(json_str(v, "doors", "unknown"), doors, sizeof doors);

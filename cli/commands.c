@@ -9,6 +9,7 @@ extern const struct command cmd_order;
 extern const struct command cmd_report, cmd_ticket, cmd_emergency, cmd_outbox;
 extern const struct command cmd_vehicle, cmd_unlock, cmd_lock;
 extern const struct command cmd_checklist;
+extern const struct command cmd_shell, cmd_triage;
 
 const struct command *const commands[] = {
     &cmd_login,
@@ -26,6 +27,8 @@ const struct command *const commands[] = {
     &cmd_doctor,
     &cmd_contact,
     &cmd_checklist,
+    &cmd_shell,
+    &cmd_triage,
     &cmd_completion,
     &cmd_help,
     &cmd_complete,

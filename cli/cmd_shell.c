@@ -1,0 +1,465 @@
+/* `carhelp shell`: the same commands without the prefix, run in-process through dispatch_argv
+ * with one session (and one HTTP client) across commands. GNU readline on a TTY (completion from
+ * complete_candidates, history in $CARHELP_STATE_DIR/history without secrets), getline
+ * otherwise. Errors never end the shell; `exit` or Ctrl-D do. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <readline/readline.h>
+#include <readline/history.h>
+
+#include "command.h"
+#include "session.h"
+#include "i18n.h"
+#include "cmd_shell.h"
+
+extern const struct opt global_opts[];
+
+#define MAX_WORDS 256
+
+/* ---- splitting a line like a POSIX shell ------------------------------------------------ */
+
+struct words {
+    char *v[MAX_WORDS + 2];
+    int n;
+};
+
+static void words_free(struct words *w)
+{
+    for (int i = 0; i < w->n; i++)
+        free(w->v[i]);
+    w->n = 0;
+}
+
+/* Splits line into words: 'single quotes', "double quotes" (with \\ \" \$ \` escapes) and
+ * backslash escapes. Returns 0, or 1 for an unbalanced quote or a trailing backslash; when
+ * lenient, an open quote ends the last word instead (completion of a half-typed line).
+ * *open_last is set when the line ends inside a word (no trailing blank). */
+static int split_line(const char *line, struct words *w, bool lenient, bool *open_last)
+{
+    size_t cap = strlen(line) + 1;
+    char *cur = malloc(cap);
+    if (!cur)
+        abort();
+    size_t len = 0;
+    bool in_word = false;
+    int rc = 0;
+    w->n = 0;
+    const char *p = line;
+    for (;;) {
+        char ch = *p;
+        if (ch == '\0' || ch == ' ' || ch == '\t' || ch == '\n') {
+            if (in_word && w->n < MAX_WORDS) {
+                cur[len] = '\0';
+                w->v[w->n++] = strdup(cur);
+            }
+            if (open_last)
+                *open_last = in_word && ch == '\0';
+            in_word = false;
+            len = 0;
+            if (ch == '\0')
+                break;
+            p++;
+            continue;
+        }
+        in_word = true;
+        if (ch == '\\') {
+            if (!p[1]) {
+                if (!lenient)
+                    rc = 1;
+                p++;
+                continue;
+            }
+            cur[len++] = p[1];
+            p += 2;
+        } else if (ch == '\'') {
+            const char *end = strchr(p + 1, '\'');
+            if (!end) {
+                if (!lenient) {
+                    rc = 1;
+                    break;
+                }
+                end = p + strlen(p);
+            }
+            memcpy(cur + len, p + 1, (size_t)(end - p - 1));
+            len += (size_t)(end - p - 1);
+            p = *end ? end + 1 : end;
+        } else if (ch == '"') {
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1] && strchr("\\\"$`\n", p[1])) {
+                    if (p[1] != '\n')
+                        cur[len++] = p[1];
+                    p += 2;
+                } else {
+                    cur[len++] = *p++;
+                }
+            }
+            if (!*p) {
+                if (!lenient) {
+                    rc = 1;
+                    break;
+                }
+            } else {
+                p++;
+            }
+        } else {
+            cur[len++] = ch;
+            p++;
+        }
+    }
+    free(cur);
+    if (rc)
+        words_free(w);
+    w->v[w->n] = NULL;
+    return rc;
+}
+
+/* ---- history ---------------------------------------------------------------------------- */
+
+static bool is_secret_option(const char *word)
+{
+    if (strncmp(word, "--", 2) != 0)
+        return false;
+    const char *name = word + 2;
+    size_t n = strcspn(name, "=");
+    const struct opt *tables[2] = { global_opts, NULL };
+    for (int t = 0; t < 1; t++)
+        for (const struct opt *o = tables[t]; o && o->name; o++)
+            if ((o->flags & OPTF_SECRET) && strlen(o->name) == n && !strncmp(o->name, name, n))
+                return true;
+    for (const struct command *const *c = commands; *c; c++) {
+        const struct command *const *subs = (*c)->subs;
+        const struct command *one[2] = { *c, NULL };
+        for (int pass = 0; pass < 2; pass++) {
+            const struct command *const *list = pass ? subs : one;
+            for (; list && *list; list++)
+                for (const struct opt *o = (*list)->opts; o && o->name; o++)
+                    if ((o->flags & OPTF_SECRET) && strlen(o->name) == n &&
+                        !strncmp(o->name, name, n))
+                        return true;
+        }
+    }
+    return false;
+}
+
+/* An OTP (4-8 digits) or something like an ID-card number (15+ digits, maybe a final X). */
+static bool looks_secret_number(const char *w)
+{
+    size_t n = strlen(w), digits = strspn(w, "0123456789");
+    if (digits == n && n >= 4 && n <= 8)
+        return true;
+    if (n >= 15 && (digits == n || (digits == n - 1 && (w[n - 1] == 'X' || w[n - 1] == 'x'))))
+        return true;
+    return false;
+}
+
+/* Lines that must never reach the history file (nor readline's in-memory list). */
+static bool line_has_secret(const char *line)
+{
+    struct words w;
+    if (split_line(line, &w, true, NULL))
+        return true;
+    bool secret = false;
+    for (int i = 0; i < w.n && !secret; i++) {
+        const char *a = w.v[i];
+        if (strcmp(a, "login") == 0 || strcmp(a, "--with-token") == 0 || strcmp(a, "verify") == 0 ||
+            strstr(a, "token") || strstr(a, "otp") || strstr(a, "password") || strstr(a, "id-number") ||
+            is_secret_option(a) || looks_secret_number(a))
+            secret = true;
+    }
+    words_free(&w);
+    return secret;
+}
+
+struct history_file {
+    char path[PATH_MAX + 16];
+    bool broken;    /* warned once; no more writes */
+};
+
+static void history_warn(struct session *s, struct history_file *h, const char *why)
+{
+    if (!h->broken)
+        msg_warn(s, _("history file %s: %s; history is not kept this session"), h->path, why);
+    h->broken = true;
+}
+
+static void history_load(struct session *s, struct history_file *h)
+{
+    struct ch_error err;
+    snprintf(h->path, sizeof h->path, "%s/history", s->paths.state_dir);
+    if (paths_mkdir(s->paths.state_dir, 0700, &err)) {
+        history_warn(s, h, _("cannot create its folder"));
+        return;
+    }
+    FILE *f = fopen(h->path, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            history_warn(s, h, strerror(errno));
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int kept = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if ((size_t)n != strlen(line) || n > 4096) {   /* a NUL byte or a runaway line */
+            history_warn(s, h, _("it looks corrupt"));
+            clear_history();
+            break;
+        }
+        line[strcspn(line, "\n")] = '\0';
+        if (*line && !line_has_secret(line)) {
+            add_history(line);
+            kept++;
+        }
+    }
+    free(line);
+    fclose(f);
+    stifle_history(1000);
+}
+
+static void history_record(struct session *s, struct history_file *h, const char *line)
+{
+    if (!*line || line_has_secret(line))
+        return;
+    add_history(line);
+    if (h->broken)
+        return;
+    int fd = open(h->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        history_warn(s, h, strerror(errno));
+        return;
+    }
+    if (fchmod(fd, 0600) != 0 || write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0)
+        history_warn(s, h, strerror(errno));
+    close(fd);
+}
+
+/* ---- completion --------------------------------------------------------------------------- */
+
+struct cands {
+    char **v;
+    int n, cap;
+};
+
+static void collect(void *ctx, const char *cand)
+{
+    struct cands *c = ctx;
+    if (c->n + 2 > c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 32;
+        c->v = realloc(c->v, (size_t)c->cap * sizeof *c->v);
+        if (!c->v)
+            abort();
+    }
+    c->v[c->n++] = strdup(cand);
+}
+
+static struct cands matches;
+
+static char *next_match(const char *text, int state)
+{
+    static int i;
+    (void)text;
+    if (!state)
+        i = 0;
+    return i < matches.n ? strdup(matches.v[i++]) : NULL;
+}
+
+static char **shell_complete(const char *text, int start, int end)
+{
+    (void)end;
+    rl_attempted_completion_over = 1;   /* never fall back to file names */
+    for (int i = 0; i < matches.n; i++)
+        free(matches.v[i]);
+    matches.n = 0;
+    char *head = strndup(rl_line_buffer, (size_t)start);
+    struct words w;
+    split_line(head ? head : "", &w, true, NULL);
+    free(head);
+    if (w.n < MAX_WORDS)
+        w.v[w.n++] = strdup(text);
+    w.v[w.n] = NULL;
+    if (w.n == 1 && strncmp("exit", text, strlen(text)) == 0)
+        collect(&matches, "exit");
+    complete_candidates(w.v, w.n, collect, &matches);
+    words_free(&w);
+    if (!matches.n)
+        return NULL;
+    return rl_completion_matches(text, next_match);
+}
+
+/* ---- signals ------------------------------------------------------------------------------ */
+
+static void on_shell_sigint(int sig)
+{
+    (void)sig;
+    ch_interrupted = 1;    /* a request in flight stops; readline's hook clears the line */
+}
+
+static int on_rl_signal(void)
+{
+    if (ch_interrupted) {
+        ch_interrupted = 0;
+        rl_replace_line("", 0);
+        rl_crlf();
+        rl_on_new_line();
+        rl_redisplay();
+    }
+    return 0;
+}
+
+/* ---- prompt ------------------------------------------------------------------------------- */
+
+static void make_prompt(struct session *s, int last_rc, char *out, size_t outsz)
+{
+    struct credential c;
+    struct ch_error err;
+    memset(&c, 0, sizeof c);
+    char who[96] = "";
+    const char *profile = s->profile ? s->profile : "default";
+    if (credentials_load(s->paths.credentials_file, s->profile, &c, &err) == 0) {
+        snprintf(who, sizeof who, "%s", c.subject ? c.subject : "?");
+        credential_free(&c);
+    } else {
+        snprintf(who, sizeof who, "%s", _("not logged in"));
+    }
+    char code[16] = "";
+    if (last_rc)
+        snprintf(code, sizeof code, " [%d]", last_rc);
+    snprintf(out, outsz, "carhelp (%s: %s)%s> ", profile, who, code);
+}
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+
+/* Runs one line. Returns -1 for `exit`, else the command's exit code. */
+static int run_line(struct session *s, const char *line, int last_rc)
+{
+    struct words w;
+    if (split_line(line, &w, false, NULL)) {
+        fprintf(stderr, "carhelp: %s\n", _("unbalanced quotes (or a trailing backslash) in the line; nothing was run"));
+        return 2;
+    }
+    if (w.n == 0)
+        return last_rc;
+    if (strcmp(w.v[0], "exit") == 0 || strcmp(w.v[0], "quit") == 0) {
+        int code = w.n > 1 ? atoi(w.v[1]) : 0;
+        words_free(&w);
+        return -1 - (code & 0xff);
+    }
+    if (strcmp(w.v[0], "shell") == 0) {
+        fprintf(stderr, "carhelp: %s\n", _("already in the shell"));
+        words_free(&w);
+        return 2;
+    }
+    /* argv: program name, the shell's own global options, then the line. */
+    char *argv[MAX_WORDS + 8];
+    int argc = 0;
+    argv[argc++] = (char *)"carhelp";
+    if (s->profile) {
+        argv[argc++] = (char *)"--profile";
+        argv[argc++] = (char *)s->profile;
+    }
+    if (s->json)
+        argv[argc++] = (char *)"--json";
+    if (s->verbosity > 0)
+        argv[argc++] = (char *)"-v";
+    if (s->verbosity < 0)
+        argv[argc++] = (char *)"-q";
+    for (int i = 0; i < w.n; i++)
+        argv[argc++] = w.v[i];
+    argv[argc] = NULL;
+    ch_interrupted = 0;
+    int rc = dispatch_argv(s, argc, argv);
+    ch_interrupted = 0;
+    fflush(stdout);
+    words_free(&w);
+    return rc;
+}
+
+static int shell_exec(struct session *s, const struct parsed *p)
+{
+    (void)p;
+    s->in_shell = true;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_shell_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+
+    int last = 0, rc = 0;
+    if (!isatty(0)) {
+        char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, stdin) > 0) {
+            line[strcspn(line, "\n")] = '\0';
+            rc = run_line(s, line, last);
+            if (rc < 0)
+                break;
+            last = rc;
+        }
+        free(line);
+        sigaction(SIGINT, &old, NULL);
+        return rc < 0 ? -1 - rc : last;
+    }
+
+    struct history_file h;
+    memset(&h, 0, sizeof h);
+    rl_readline_name = "carhelp";
+    rl_variable_bind("enable-bracketed-paste", "off");
+    rl_catch_signals = 0;
+    rl_signal_event_hook = on_rl_signal;
+    rl_attempted_completion_function = shell_complete;
+    rl_basic_word_break_characters = " \t\n\"'";
+    rl_completer_quote_characters = "\"'";
+    using_history();
+    history_load(s, &h);
+    if (!s->json && s->verbosity >= 0)
+        printf("%s\n", _("carhelp shell: type a command without 'carhelp', Tab to complete, 'help' for the "
+                         "commands, 'exit' or Ctrl-D to leave."));
+    for (;;) {
+        char prompt[256];
+        make_prompt(s, last, prompt, sizeof prompt);
+        ch_interrupted = 0;
+        char *line = readline(prompt);
+        if (!line) {
+            printf("\n");
+            rc = -1;
+            break;
+        }
+        history_record(s, &h, line);
+        rc = run_line(s, line, last);
+        free(line);
+        if (rc < 0)
+            break;
+        last = rc;
+    }
+    for (int i = 0; i < matches.n; i++)
+        free(matches.v[i]);
+    free(matches.v);
+    memset(&matches, 0, sizeof matches);
+    clear_history();
+    sigaction(SIGINT, &old, NULL);
+    return -1 - rc;
+}
+
+const struct command cmd_shell = {
+    .name = "shell",
+    .synopsis = "",
+    .summary = N_("an interactive shell: the commands without 'carhelp', with Tab completion and history"),
+    .description = N_("Reads commands without the 'carhelp' prefix and runs them in-process with one "
+                      "connection. Quoting works as in a POSIX shell. Tab completes commands, options, "
+                      "values and recent IDs; history is kept in $CARHELP_STATE_DIR/history (mode 0600) "
+                      "without lines that carry secrets. Ctrl-C stops the running request, Ctrl-D or "
+                      "'exit' leaves. The prompt shows the profile, who is logged in and the last "
+                      "non-zero exit status."),
+    .min_args = 0,
+    .max_args = 0,
+    .exec = shell_exec,
+};
