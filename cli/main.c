@@ -14,6 +14,7 @@
 #include "i18n.h"
 #include "core/validate.h"
 #include "cmd_outbox.h"
+#include "cmd_shell.h"
 
 /* Shared inside the CLI frame (command.c, help.c, session.c, cmd_complete.c). */
 extern const struct opt global_opts[];
@@ -474,7 +475,30 @@ static void install_sigint(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
-static int dispatch(struct cmdline *cl)
+/* The HTTP client a shell keeps across commands, when this command's settings match it. */
+static void shell_http_borrow(struct session *s, struct session *shared)
+{
+    if (!shared || !shared->http)
+        return;
+    const struct http_opts *o = http_client_opts(shared->http);
+    const char *cacert = s->cfg.cacert ? s->cfg.cacert : "";
+    int timeout = s->cfg.timeout_s > 0 ? s->cfg.timeout_s : 15;
+    int verbose = s->verbosity > 0 ? s->verbosity : 0;
+    size_t n = strlen(s->cfg.api_url ? s->cfg.api_url : "");
+    while (n > 0 && s->cfg.api_url[n - 1] == '/')
+        n--;
+    if (strlen(o->base_url) == n && strncmp(o->base_url, s->cfg.api_url, n) == 0 &&
+        strcmp(o->cacert ? o->cacert : "", cacert) == 0 && o->timeout_s == timeout &&
+        o->verbose == verbose) {
+        s->http = shared->http;
+        http_client_set_token(s->http, NULL);   /* session_http sets it again when loaded */
+    } else {
+        http_client_free(shared->http);
+    }
+    shared->http = NULL;
+}
+
+static int dispatch(struct cmdline *cl, struct session *shared)
 {
     struct session s;
     struct ch_error err;
@@ -482,6 +506,7 @@ static int dispatch(struct cmdline *cl)
     err_clear(&err);
     config_init(&s.cfg);
     session_basics(&s, cl);
+    s.in_shell = shared != NULL;
 
     if (cl->err.exit_code && (cl->err_is_command || !cl->g.count[G_HELP]))
         return session_report(&s, &cl->err);
@@ -489,8 +514,15 @@ static int dispatch(struct cmdline *cl)
         help_command(stdout, cl->sub ? cl->top : NULL, cmdline_cmd(cl));
         return CH_OK;
     }
+    if (!cl->top && !shared && !cl->g.count[G_JSON] && !cl->g.count[G_NO_INPUT] &&
+        s.stdin_tty && s.stdout_tty) {
+        /* A bare `carhelp` on a TTY: the guided triage. */
+        int trc = session_configure(&s, cl, true, &err);
+        trc = trc ? session_report(&s, &err) : triage_run(&s);
+        session_close(&s);
+        return trc;
+    }
     if (!cl->top) {
-        /* A bare `carhelp`: on a TTY this will start `triage`; until then, usage. */
         help_usage(stderr);
         return CH_USAGE;
     }
@@ -515,6 +547,8 @@ static int dispatch(struct cmdline *cl)
 
     int rc = session_configure(&s, cl, !(c->flags & CMD_NO_CONFIG), &err);
     if (!rc)
+        shell_http_borrow(&s, shared);
+    if (!rc)
         rc = run_needs(&s, cl, c, &err);
     if (rc)
         rc = session_report(&s, &err);
@@ -522,7 +556,26 @@ static int dispatch(struct cmdline *cl)
         rc = c->exec(&s, &cl->p);
     if (rc == CH_OK && !(c->flags & (CMD_HIDDEN | CMD_NO_CONFIG)) && strcmp(cl->top->name, "outbox"))
         outbox_mention_pending(&s);   /* "N requests wait in the outbox" on stderr */
+    if (shared && !shared->http) {   /* the shell keeps the connection for the next command */
+        shared->http = s.http;
+        s.http = NULL;
+    }
     session_close(&s);
+    return rc;
+}
+
+int dispatch_argv(struct session *shared, int argc, char **argv)
+{
+    struct cmdline cl;
+    memset(&cl, 0, sizeof cl);
+    parse_cmdline(&cl, argc, argv);
+    int rc;
+    if (cl.g.count[G_VERSION] && !cl.raw)
+        rc = print_version(cl.g.count[G_JSON] > 0);
+    else
+        rc = dispatch(&cl, shared);
+    free(cl.p.pos);
+    fflush(stdout);
     return rc;
 }
 
@@ -542,7 +595,7 @@ int main(int argc, char **argv)
     i18n_init();
     parse_cmdline(&cl, argc, argv);
     install_sigint();
-    int rc = dispatch(&cl);
+    int rc = dispatch(&cl, NULL);
     free(cl.p.pos);
     return finish(rc);
 }
