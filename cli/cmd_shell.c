@@ -315,6 +315,14 @@ static int on_rl_signal(void)
     return 0;
 }
 
+/* A Ctrl-C that came while readline was busy (not blocked in read) is handled before the next
+ * key is read. */
+static int shell_getc(FILE *f)
+{
+    on_rl_signal();
+    return rl_getc(f);
+}
+
 /* ---- prompt ------------------------------------------------------------------------------- */
 
 static void make_prompt(struct session *s, int last_rc, char *out, size_t outsz)
@@ -415,6 +423,7 @@ static int shell_exec(struct session *s, const struct parsed *p)
     rl_variable_bind("enable-bracketed-paste", "off");
     rl_catch_signals = 0;
     rl_signal_event_hook = on_rl_signal;
+    rl_getc_function = shell_getc;
     rl_attempted_completion_function = shell_complete;
     rl_basic_word_break_characters = " \t\n\"'";
     rl_completer_quote_characters = "\"'";
