@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "command.h"
 #include "session.h"
@@ -70,7 +71,9 @@ static int menu(struct session *s, const char *question, const struct choice *ch
             return (int)k - 1;
         int found = -1, hits = 0;
         for (int i = 0; i < n; i++)
-            if (word_matches(a, ch[i].words) || word_matches(a, _(ch[i].label))) {
+            if (word_matches(a, ch[i].words) || word_matches(a, _(ch[i].label)) ||
+                strncasecmp(a, _(ch[i].label), strlen(a)) == 0 ||
+                strncasecmp(a, ch[i].label, strlen(a)) == 0) {
                 found = i;
                 hits++;
             }
@@ -228,6 +231,8 @@ int triage_run(struct session *s)
             }
             printf("%s\n", _("The car did not open; filing a ticket so support can open it."));
             snprintf(msg, sizeof msg, "won't open: remote unlock of %s failed (exit %d)", plate, rc);
+            /* the plate goes in the message: the service may not know it as typed */
+            return next_step(s, report(s, "vehicle", NULL, NULL, msg), before, "vehicle");
         } else if (!ask(s, _("Describe the problem in one line:"), msg, sizeof msg)) {
             return CH_USAGE;
         }
