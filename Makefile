@@ -88,7 +88,8 @@ CARHELP := $(BUILD)/carhelp
 PO_LANGS := $(patsubst po/%.po,%,$(wildcard po/*.po))
 MO_FILES := $(PO_LANGS:%=$(BUILD)/locale/%/LC_MESSAGES/carhelp.mo)
 POT      ?= po/carhelp.pot
-XGETTEXT_FLAGS := -k_ -kN_ --from-code=UTF-8 --add-comments=TRANSLATORS --package-name=carhelp \
+XGETTEXT_FLAGS := -k_ -kN_ -kerr_set:5 -kerr_hint:2 --flag=err_set:5:c-format --flag=err_hint:2:c-format \
+                  --from-code=UTF-8 --add-comments=TRANSLATORS --package-name=carhelp \
                   --package-version=$(VERSION) --msgid-bugs-address=carhelp --sort-by-file
 SERVER  := $(BUILD)/carhelp-server
 CORELIB := $(BUILD)/libcarhelpcore.a

@@ -547,7 +547,7 @@ static int contact_exec(struct session *s, const struct parsed *p)
         time_t cached_at = -1;
         doc = cache_read(s, &cached_at);
         char why[700];
-        snprintf(why, sizeof why, "%s", err.message[0] ? err.message : exit_code_name(rc));
+        snprintf(why, sizeof why, "%s", err.message[0] ? err.message : _(exit_code_name(rc)));
         if (doc) {
             char stamp[64] = "?";
             if (cached_at != (time_t)-1)

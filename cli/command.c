@@ -4,30 +4,36 @@
 #include <stdio.h>
 #include <string.h>
 #include "command.h"
+#include "i18n.h"
 
 static const char *const color_choices[] = { "auto", "always", "never", NULL };
 
 /* The global options of cli.md, accepted before or after the command. The dispatcher, the
  * help renderer and `__complete` all read this one table. */
 const struct opt global_opts[] = {
-    { "api-url", 0, OPT_STRING, "URL", "service base URL (env CARHELP_API_URL)", NULL, 0 },
-    { "profile", 0, OPT_STRING, "NAME", "profile section of the config file (env CARHELP_PROFILE)",
+    { "api-url", 0, OPT_STRING, "URL", N_("service base URL (env CARHELP_API_URL)"), NULL, 0 },
+    { "profile", 0, OPT_STRING, "NAME",
+      N_("profile section of the config file (env CARHELP_PROFILE)"),
       NULL, 0 },
-    { "json", 0, OPT_FLAG, NULL, "machine output: one JSON document on stdout", NULL, 0 },
-    { "quiet", 'q', OPT_FLAG, NULL, "less on stderr", NULL, 0 },
-    { "verbose", 'v', OPT_FLAG, NULL, "more on stderr: -v requests, -vv bodies (secrets redacted)",
+    { "json", 0, OPT_FLAG, NULL, N_("machine output: one JSON document on stdout"), NULL, 0 },
+    { "quiet", 'q', OPT_FLAG, NULL, N_("less on stderr"), NULL, 0 },
+    { "verbose", 'v', OPT_FLAG, NULL,
+      N_("more on stderr: -v requests, -vv bodies (secrets redacted)"),
       NULL, 0 },
-    { "color", 0, OPT_STRING, "WHEN", "auto, always or never (NO_COLOR set means never)",
+    { "color", 0, OPT_STRING, "WHEN", N_("auto, always or never (NO_COLOR set means never)"),
       color_choices, 0 },
     { "timeout", 0, OPT_STRING, "SEC",
-      "budget for one request including retries (env CARHELP_TIMEOUT, default 15)", NULL, 0 },
-    { "retries", 0, OPT_STRING, "N", "retries after the first try (env CARHELP_RETRIES, default 2)",
+      N_("budget for one request including retries (env CARHELP_TIMEOUT, default 15)"), NULL, 0 },
+    { "retries", 0, OPT_STRING, "N",
+      N_("retries after the first try (env CARHELP_RETRIES, default 2)"),
       NULL, 0 },
-    { "no-input", 0, OPT_FLAG, NULL, "never prompt (implied when stdin is not a terminal)", NULL, 0 },
-    { "yes", 'y', OPT_FLAG, NULL, "answer yes to confirmations", NULL, 0 },
-    { "cacert", 0, OPT_STRING, "FILE", "extra CA bundle for TLS (env CARHELP_CACERT)", NULL, 0 },
-    { "version", 'V', OPT_FLAG, NULL, "print the version and build features", NULL, 0 },
-    { "help", 'h', OPT_FLAG, NULL, "print help", NULL, 0 },
+    { "no-input", 0, OPT_FLAG, NULL,
+      N_("never prompt (implied when stdin is not a terminal)"), NULL, 0 },
+    { "yes", 'y', OPT_FLAG, NULL, N_("answer yes to confirmations"), NULL, 0 },
+    { "cacert", 0, OPT_STRING, "FILE",
+      N_("extra CA bundle for TLS (env CARHELP_CACERT)"), NULL, 0 },
+    { "version", 'V', OPT_FLAG, NULL, N_("print the version and build features"), NULL, 0 },
+    { "help", 'h', OPT_FLAG, NULL, N_("print help"), NULL, 0 },
     OPT_END,
 };
 

@@ -153,7 +153,7 @@ int session_report(struct session *s, const struct ch_error *e)
     fprintf(stderr, "%scarhelp:%s ", c_bold(col), c_reset(col));
     if (e->what[0])
         fprintf(stderr, "%s: ", e->what);
-    fputs(e->message[0] ? e->message : exit_code_name(code), stderr);
+    fputs(e->message[0] ? e->message : _(exit_code_name(code)), stderr);
     if (e->request_id[0])
         fprintf(stderr, " (%s %s)", _("request"), e->request_id);
     fputc('\n', stderr);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "error.h"
+#include "i18n.h"
 
 void err_clear(struct ch_error *e)
 {
@@ -27,7 +28,9 @@ int err_set(struct ch_error *e, int exit_code, const char *code, const char *wha
         copy_str(e->what, sizeof e->what, what);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    /* Messages are translated here (xgettext -kerr_set:5): a format already passed through
+     * _() finds no second entry and stays as it is. gettext("") would be the PO header. */
+    vsnprintf(e->message, sizeof e->message, *fmt ? gettext(fmt) : fmt, ap);
     va_end(ap);
     return exit_code;
 }
@@ -38,7 +41,7 @@ void err_hint(struct ch_error *e, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->hint, sizeof e->hint, fmt, ap);
+    vsnprintf(e->hint, sizeof e->hint, *fmt ? gettext(fmt) : fmt, ap);
     va_end(ap);
 }
 
@@ -95,19 +98,19 @@ int exit_for_http(long status, const char *api_code)
 const char *exit_code_name(int code)
 {
     switch (code) {
-    case CH_OK:          return "success";
-    case CH_NO:          return "check said no";
-    case CH_USAGE:       return "usage error";
-    case CH_NOT_FOUND:   return "not found";
-    case CH_AUTH:        return "not authenticated";
-    case CH_DENIED:      return "permission denied";
-    case CH_NETWORK:     return "network failure";
-    case CH_SERVICE:     return "service error";
-    case CH_STATE:       return "rejected by state";
-    case CH_RATE:        return "rate limited";
-    case CH_OUTBOX:      return "saved to the outbox";
-    case CH_UNDECIDED:   return "could not decide";
-    case CH_INTERRUPTED: return "interrupted";
-    default:             return "unknown error";
+    case CH_OK:          return N_("success");
+    case CH_NO:          return N_("check said no");
+    case CH_USAGE:       return N_("usage error");
+    case CH_NOT_FOUND:   return N_("not found");
+    case CH_AUTH:        return N_("not authenticated");
+    case CH_DENIED:      return N_("permission denied");
+    case CH_NETWORK:     return N_("network failure");
+    case CH_SERVICE:     return N_("service error");
+    case CH_STATE:       return N_("rejected by state");
+    case CH_RATE:        return N_("rate limited");
+    case CH_OUTBOX:      return N_("saved to the outbox");
+    case CH_UNDECIDED:   return N_("could not decide");
+    case CH_INTERRUPTED: return N_("interrupted");
+    default:             return N_("unknown error");
     }
 }

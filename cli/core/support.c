@@ -3,6 +3,7 @@
 #include <string.h>
 #include <ctype.h>
 #include "support.h"
+#include "i18n.h"
 
 const struct support_phone support_phones[] = {
     { "customer_service", "400-000-1234", NULL, "08:00-22:00", true },
@@ -15,9 +16,10 @@ const struct support_phone support_phones[] = {
 };
 
 const struct support_channel support_channels[] = {
-    { "phone", "Phone", "08:00-22:00", false, "anything urgent: unlocking, a car that will not start" },
-    { "app_chat", "App chat", "24h", true, "billing questions and receipts" },
-    { "wechat", "WeChat", "08:00-22:00", false, "photos and follow-ups" },
+    { "phone", "Phone", "08:00-22:00", false,
+      N_("anything urgent: unlocking, a car that will not start") },
+    { "app_chat", "App chat", "24h", true, N_("billing questions and receipts") },
+    { "wechat", "WeChat", "08:00-22:00", false, N_("photos and follow-ups") },
     { NULL, NULL, NULL, false, NULL },
 };
 

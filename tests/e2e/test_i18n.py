@@ -165,3 +165,55 @@ def test_version_is_the_same_in_every_language(carhelp, zh_locale):
     zh = carhelp("--version", env=lang_env(carhelp.env, zh_locale))
     en = carhelp("--version", env=lang_env(carhelp.env, "C"))
     assert zh.returncode == en.returncode == 0 and zh.stdout == en.stdout
+
+
+def po_entries(path):
+    """(msgid, msgstr, fuzzy) of each entry of a PO file, header and obsolete entries left out
+    (msgattrib normalises the file; msgids are unique in a valid catalogue)."""
+    text = subprocess.run(["msgattrib", "--no-obsolete", "--no-wrap", str(path)], check=True,
+                          capture_output=True, text=True).stdout
+    out = []
+    for block in text.split("\n\n"):
+        fuzzy = any(l.startswith("#,") and "fuzzy" in l for l in block.splitlines())
+        fields, key = {}, None
+        for line in block.splitlines():
+            m = re.match(r'(msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$', line)
+            if m:
+                key = m.group(1)
+                fields[key] = json.loads(m.group(2))
+            elif line.startswith('"') and key:
+                fields[key] += json.loads(line)
+        if fields.get("msgid"):
+            strs = [v for k, v in fields.items() if k.startswith("msgstr")]
+            out.append((fields["msgid"], strs, fuzzy))
+    return out
+
+
+def test_every_message_of_the_sources_is_translated(tmp_path):
+    """A fresh template from the sources (`make pot`): every message has a Chinese translation
+    in po/zh_CN.po, none fuzzy, and msgfmt's format checks pass. A new _() string without a
+    translation fails here."""
+    pot = tmp_path / "carhelp.pot"
+    r = subprocess.run(["make", "--no-print-directory", "-s", "-C", str(ROOT), "pot", f"POT={pot}"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    wanted = {msgid for msgid, _, _ in po_entries(pot)}
+    assert len(wanted) > 500, "make pot found too few messages"
+    have = {msgid: (strs, fuzzy) for msgid, strs, fuzzy in po_entries(ROOT / "po/zh_CN.po")}
+    missing = sorted(m for m in wanted if m not in have or not all(have[m][0]))
+    fuzzy = sorted(m for m in wanted if m in have and have[m][1])
+    assert not missing, f"{len(missing)} untranslated (run make pot, msgmerge):\n" + \
+        "\n".join(missing[:20])
+    assert not fuzzy, f"{len(fuzzy)} fuzzy:\n" + "\n".join(fuzzy[:20])
+    r = subprocess.run(["msgfmt", "-c", "--check-format", "-o", os.devnull,
+                        str(ROOT / "po/zh_CN.po")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_translations_keep_command_names_and_formats(tmp_path):
+    """Spot checks a format check cannot see: command and option names, exit codes and
+    placeholders such as ACCOUNT stay as they are in the English text."""
+    entries = {m: s[0] for m, s, _ in po_entries(ROOT / "po/zh_CN.po")}
+    for msgid, msgstr in entries.items():
+        for token in re.findall(r"`carhelp [^`]+`|--[a-z][a-z0-9-]+", msgid):
+            assert token in msgstr, f"{token!r} lost in the translation of {msgid!r}: {msgstr!r}"
