@@ -43,8 +43,52 @@ static void print_rows(FILE *f, const struct row *rows, int n)
     }
 }
 
-/* Word-wraps each line of text at `width` columns; lines that start with a space are kept
- * as they are (examples). */
+/* Closing punctuation a line must not start with (kept with the character before it). */
+static size_t closing_punct(const char *p, size_t n)
+{
+    static const char *const marks[] = { "，", "。", "、", "：", "；", "！", "？", "）", "」",
+                                         "』", "》", "】", "”", "’", "…", NULL };
+    for (const char *const *m = marks; *m; m++) {
+        size_t ml = strlen(*m);
+        if (ml <= n && !memcmp(p, *m, ml))
+            return ml;
+    }
+    return 0;
+}
+
+/* Bytes of the UTF-8 character at p (1 for an invalid byte). */
+static size_t char_len(const unsigned char *p, size_t n)
+{
+    size_t l = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1;
+    return l <= n ? l : 1;
+}
+
+static bool is_wide_at(const char *p, size_t n, size_t *len)
+{
+    char ch[8] = "";
+    *len = char_len((const unsigned char *)p, n);
+    memcpy(ch, p, *len);
+    return display_width(ch) == 2;
+}
+
+/* The next unit a line may break before, within a word: a wide character (Chinese has no
+ * spaces between words) with any closing punctuation after it, or a run of narrow ones. */
+static size_t next_unit(const char *p, size_t n)
+{
+    size_t len, u = 0;
+    if (is_wide_at(p, n, &len)) {
+        u = len;
+    } else {
+        while (u < n && !is_wide_at(p + u, n - u, &len))
+            u += len;
+    }
+    for (size_t c; u < n && (c = closing_punct(p + u, n - u)); )
+        u += c;
+    return u ? u : 1;
+}
+
+/* Word-wraps each line of text at `width` columns, between words and between wide characters;
+ * lines that start with a space are kept as they are (examples). */
 static void print_wrapped(FILE *f, const char *text, int width)
 {
     while (*text) {
@@ -62,19 +106,25 @@ static void print_wrapped(FILE *f, const char *text, int width)
                     wl = (size_t)(end - p);
                 if (!wl)
                     break;
-                char word[256];
-                snprintf(word, sizeof word, "%.*s", (int)(wl < 255 ? wl : 255), p);
-                int ww = display_width(word);
-                if (col > 0 && col + 1 + ww > width) {
-                    fputc('\n', f);
-                    col = 0;
+                for (size_t off = 0; off < wl; ) {
+                    size_t ul = next_unit(p + off, wl - off);
+                    char unit[256];
+                    snprintf(unit, sizeof unit, "%.*s", (int)(ul < 255 ? ul : 255), p + off);
+                    int uw = display_width(unit);
+                    int gap = off == 0 && col > 0;   /* the space between two words */
+                    if (col > 0 && col + gap + uw > width) {
+                        fputc('\n', f);
+                        col = 0;
+                        gap = 0;
+                    }
+                    if (gap) {
+                        fputc(' ', f);
+                        col++;
+                    }
+                    fwrite(p + off, 1, ul, f);
+                    col += uw;
+                    off += ul;
                 }
-                if (col > 0) {
-                    fputc(' ', f);
-                    col++;
-                }
-                fwrite(p, 1, wl, f);
-                col += ww;
                 p += wl;
             }
             fputc('\n', f);

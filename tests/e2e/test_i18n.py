@@ -58,6 +58,17 @@ def test_help_is_chinese_under_zh_cn_and_english_under_c(carhelp, zh_locale):
     # A command's help: the summary translated, the subcommand names not.
     r = carhelp("help", "order", env=lang_env(carhelp.env, zh_locale))
     assert r.returncode == 0 and "子命令" in r.stdout and "order audit" in r.stdout, r.stdout
+    # Descriptions wrap between Chinese characters (no spaces there) at 78 columns; only a line
+    # holding one unbreakable long token (a JSON shape) may be longer.
+    for cmd in (["order", "audit"], ["account", "verify"], ["contact"], ["shell"]):
+        r = carhelp("help", *cmd, env=lang_env(carhelp.env, zh_locale))
+        assert r.returncode == 0, r.stderr
+        desc = [l for l in r.stdout.splitlines() if l[:1].strip() and not l.startswith("用法")]
+        for line in desc:
+            assert width(line) <= 78 or any(len(re.sub(r"[^\x00-\x7f]", "", t)) > 40
+                                            for t in line.split()), \
+                f"{cmd}: {width(line)} columns:\n{line}"
+        assert not any(l.lstrip().startswith(("，", "。", "、", "）")) for l in r.stdout.splitlines())
 
 
 def test_usage_errors_are_translated_with_the_same_exit_code(carhelp, zh_locale):
