@@ -8,10 +8,10 @@
 const struct support_phone support_phones[] = {
     { "customer_service", "400-000-1234", NULL, "08:00-22:00", true },
     { "sales", "400-000-5678", NULL, "09:00-18:00", false },
-    { "emergency", "122", "traffic accident", "24h", false },
-    { "emergency", "120", "ambulance", "24h", false },
-    { "emergency", "110", "police", "24h", false },
-    { "emergency", "119", "fire", "24h", false },
+    { "emergency", "122", N_("traffic accident"), "24h", false },
+    { "emergency", "120", N_("ambulance"), "24h", false },
+    { "emergency", "110", N_("police"), "24h", false },
+    { "emergency", "119", N_("fire"), "24h", false },
     { NULL, NULL, NULL, NULL, false },
 };
 
