@@ -170,6 +170,8 @@ step 0 "The service is back: flush delivers it, exactly once (its Idempotency-Ke
     -- outbox flush
 step 0 "An accident: safety guidance and 122/120/110/119 at once, then an emergency ticket (30-minute SLA)" \
     -- emergency --location 31.2304,121.4737
+step 0 "The shell: the same commands without 'carhelp', in one process over one connection (fed from a pipe here; on a terminal: Tab completion, history, Ctrl-C, and 'triage' leads the way)" \
+    --stdin "ticket list --limit 1" -- shell
 step 0 "Log out" -- logout
 
 cat <<EOF
