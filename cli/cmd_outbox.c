@@ -449,28 +449,40 @@ static const struct opt flush_opts[] = {
 };
 
 static const struct command cmd_outbox_list = {
-    "list", NULL, "", "requests saved while the service could not be reached",
-    "Lists the outbox: creates (report, emergency, order dispute, ticket comment/attach/rate) "
-    "saved while the service could not be reached, oldest first, with the profile and API "
-    "each was written for.",
-    NULL, 0, 0, 0, outbox_list_exec, NULL,
+    .name = "list",
+    .synopsis = "",
+    .summary = N_("requests saved while the service could not be reached"),
+    .description = N_("Lists the outbox: creates (report, emergency, order dispute, ticket "
+                      "comment/attach/rate) saved while the service could not be reached, oldest "
+                      "first, with the profile and API each was written for."),
+    .exec = outbox_list_exec,
 };
 
 static const struct command cmd_outbox_flush = {
-    "flush", NULL, "[--dry-run]", "deliver the saved requests, each exactly once",
-    "Sends every saved request to the API and with the profile it was written for, with its "
-    "own Idempotency-Key, so a delivery repeated after a crash or a lost answer never creates "
-    "a second ticket. Delivered items leave the outbox. An item whose attachment changed since "
-    "it was saved is reported and not sent; one the service refuses for good (4xx) is moved to "
-    "outbox/rejected/. Exit 0 when everything was delivered, 10 when some items still wait for "
-    "the service, otherwise the exit code of the first failure.",
-    flush_opts, 0, 0, 0, outbox_flush_exec, NULL,
+    .name = "flush",
+    .synopsis = "[--dry-run]",
+    .summary = N_("deliver the saved requests, each exactly once"),
+    .description = N_("Sends every saved request to the API and with the profile it was written "
+                      "for, with its own Idempotency-Key, so a delivery repeated after a crash or "
+                      "a lost answer never creates a second ticket. Delivered items leave the "
+                      "outbox. An item whose attachment changed since it was saved is reported "
+                      "and not sent; one the service refuses for good (4xx) is moved to "
+                      "outbox/rejected/. Exit 0 when everything was delivered, 10 when some items "
+                      "still wait for the service, otherwise the exit code of the first failure."),
+    .opts = flush_opts,
+    .exec = outbox_flush_exec,
 };
 
 static const struct command cmd_outbox_drop = {
-    "drop", NULL, "ID", "delete a saved request without sending it",
-    "Deletes one outbox item without sending it (asks first; --yes skips the question).",
-    NULL, 1, 1, CMD_CONFIRMS, outbox_drop_exec, NULL,
+    .name = "drop",
+    .synopsis = "ID",
+    .summary = N_("delete a saved request without sending it"),
+    .description = N_("Deletes one outbox item without sending it (asks first; --yes skips the "
+                      "question)."),
+    .min_args = 1,
+    .max_args = 1,
+    .flags = CMD_CONFIRMS,
+    .exec = outbox_drop_exec,
 };
 
 static const struct command *const outbox_subs[] = {
@@ -478,9 +490,11 @@ static const struct command *const outbox_subs[] = {
 };
 
 const struct command cmd_outbox = {
-    "outbox", NULL, "list | flush [--dry-run] | drop ID",
-    "requests saved while offline, delivered exactly once",
-    "Creates that could not reach the service wait in $XDG_STATE_HOME/carhelp/outbox/ "
-    "(one file each, written atomically) until `carhelp outbox flush`.",
-    NULL, 0, 0, 0, NULL, outbox_subs,
+    .name = "outbox",
+    .synopsis = "list | flush [--dry-run] | drop ID",
+    .summary = N_("requests saved while offline, delivered exactly once"),
+    .description = N_("Creates that could not reach the service wait in "
+                      "$XDG_STATE_HOME/carhelp/outbox/ (one file each, written atomically) until "
+                      "`carhelp outbox flush`."),
+    .subs = outbox_subs,
 };

@@ -664,13 +664,13 @@ static const struct opt vcmd_opts[] = {
 
 #define VCMD_SYNOPSIS "PLATE|ID [--order ID] [--reason TEXT] [--no-wait] [--wait SEC] " \
                       "[--confirm PLATE] [--dry-run]"
-#define VCMD_WAITING                                                                            \
-    "Then it polls the command until the vehicle answers or --wait runs out, with progress on " \
-    "stderr. Exit 0 only once the vehicle confirmed it; 8 when it failed (offline, expired), "  \
-    "with what to do next; 6 when the network is lost (the command may still run: "            \
-    "`carhelp vehicle show PLATE` shows the last command); 7 when --wait runs out first. "      \
-    "Ctrl-C stops the waiting, not the command (exit 130). The command carries one "            \
-    "Idempotency-Key per invocation, reused by every retry, and is never saved to the outbox."
+static const char vcmd_waiting[] = N_(
+    "Then it polls the command until the vehicle answers or --wait runs out, with progress on "
+    "stderr. Exit 0 only once the vehicle confirmed it; 8 when it failed (offline, expired), "
+    "with what to do next; 6 when the network is lost (the command may still run: "
+    "`carhelp vehicle show PLATE` shows the last command); 7 when --wait runs out first. "
+    "Ctrl-C stops the waiting, not the command (exit 130). The command carries one "
+    "Idempotency-Key per invocation, reused by every retry, and is never saved to the outbox.");
 
 const struct command cmd_unlock = {
     .name = "unlock",
@@ -679,7 +679,8 @@ const struct command cmd_unlock = {
     .description = N_("Unlocks the vehicle of your active order (staff: any vehicle, with "
                       "--reason). First a confirmation naming the plate, the order and where the "
                       "car is (--yes skips it; staff must type the plate, or pass --confirm PLATE "
-                      "off a terminal). " VCMD_WAITING),
+                      "off a terminal)."),
+    .details = vcmd_waiting,
     .opts = vcmd_opts,
     .min_args = 1,
     .max_args = 1,
@@ -691,7 +692,8 @@ const struct command cmd_lock = {
     .name = "lock",
     .synopsis = VCMD_SYNOPSIS,
     .summary = N_("remote lock: confirm, send once, wait for the vehicle"),
-    .description = N_("Locks the vehicle, with the same confirmation as unlock. " VCMD_WAITING),
+    .description = N_("Locks the vehicle, with the same confirmation as unlock."),
+    .details = vcmd_waiting,
     .opts = vcmd_opts,
     .min_args = 1,
     .max_args = 1,
@@ -725,7 +727,8 @@ static const struct command cmd_vehicle_honk = {
     .name = "honk",
     .synopsis = VCMD_SYNOPSIS,
     .summary = N_("sound the horn to find the car"),
-    .description = N_("Sounds the horn (no confirmation: it opens nothing). " VCMD_WAITING),
+    .description = N_("Sounds the horn (no confirmation: it opens nothing)."),
+    .details = vcmd_waiting,
     .opts = vcmd_opts,
     .min_args = 1,
     .max_args = 1,
@@ -737,7 +740,8 @@ static const struct command cmd_vehicle_flash = {
     .name = "flash",
     .synopsis = VCMD_SYNOPSIS,
     .summary = N_("flash the lights to find the car"),
-    .description = N_("Flashes the lights (no confirmation: it opens nothing). " VCMD_WAITING),
+    .description = N_("Flashes the lights (no confirmation: it opens nothing)."),
+    .details = vcmd_waiting,
     .opts = vcmd_opts,
     .min_args = 1,
     .max_args = 1,

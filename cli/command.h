@@ -50,6 +50,8 @@ struct command {
     const char *synopsis;           /* "[--phone P] [--staff ID] [--with-token]" */
     const char *summary;            /* one line for listings */
     const char *description;        /* paragraph for --help and the man page, or NULL */
+    const char *details;            /* a further paragraph several commands share, translated
+                                     * on its own (a macro pasted into N_() would not be), or NULL */
     const struct opt *opts;         /* terminated by OPT_END, or NULL */
     int min_args, max_args;         /* positionals; max -1 = unlimited */
     unsigned flags;                 /* CMD_* */

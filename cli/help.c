@@ -297,6 +297,10 @@ void help_command(FILE *f, const struct command *parent, const struct command *c
         fputc('\n', f);
         print_wrapped(f, _(c->description), 78);
     }
+    if (c->details && *c->details) {
+        fputc('\n', f);
+        print_wrapped(f, _(c->details), 78);
+    }
     print_opts(f, _("Options"), c->opts);
     if (c->subs && count_visible(c->subs))
         print_commands(f, _("Subcommands"), path, c->subs, false);

@@ -71,6 +71,16 @@ def test_help_is_chinese_under_zh_cn_and_english_under_c(carhelp, zh_locale):
         assert not any(l.lstrip().startswith(("，", "。", "、", "）")) for l in r.stdout.splitlines())
 
 
+def test_every_paragraph_of_a_command_help_is_translated(carhelp, zh_locale):
+    # Vehicle commands share a second paragraph (`details`); outbox's help once bypassed N_().
+    for cmd in (["unlock"], ["vehicle", "honk"], ["outbox", "flush"], ["outbox"]):
+        r = carhelp("help", *cmd, env=lang_env(carhelp.env, zh_locale))
+        assert r.returncode == 0, r.stderr
+        prose = r.stdout.split("\n\n")[1:4]   # summary, description, details
+        for para in prose:
+            assert not re.search(r"\b(the|and|with|when)\b", para), f"{cmd}: {para}"
+
+
 def test_usage_errors_are_translated_with_the_same_exit_code(carhelp, zh_locale):
     zh = carhelp("order", "list", "--no-such-option", env=lang_env(carhelp.env, zh_locale))
     en = carhelp("order", "list", "--no-such-option", env=lang_env(carhelp.env, "C"))
