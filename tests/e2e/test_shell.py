@@ -85,6 +85,7 @@ def run_line(child, line):
 
 
 def leave(child):
+    chtest.wait_for_line_editor(child)
     child.sendeof()
     child.expect(pexpect.EOF)
     child.close()
@@ -169,6 +170,13 @@ def complete(child, text):
     child.send("\x15")   # Ctrl-U: kill the line
     child.sendline("")
     child.expect(PROMPT)
+    # A listing of candidates redraws the prompt too: drain to the last one, so the next step
+    # never starts from a stale prompt while the shell is still busy with this line.
+    while True:
+        try:
+            child.expect(PROMPT, timeout=0.5)
+        except pexpect.TIMEOUT:
+            break
     return shown
 
 

@@ -108,6 +108,7 @@ def test_triage_inside_the_shell(logged_in):
     child.expect("QR pass")
     child.sendline("no")
     child.expect(r"carhelp \(default: acc_1001\)> ")
+    chtest.wait_for_line_editor(child)
     child.sendeof()
     child.expect(pexpect.EOF)
     child.close()

@@ -114,3 +114,21 @@ def wait_port(port, timeout=30.0):
         except OSError:
             time.sleep(0.1)
     return False
+
+
+def wait_for_line_editor(child, timeout=10.0):
+    """Waits until the program on pexpect `child`'s terminal reads keys one by one (readline
+    has switched the terminal out of canonical mode). A Ctrl-D typed while the terminal is
+    still canonical (the shell between two lines) is taken by the terminal driver as an
+    end-of-file for that read and never reaches readline, so tests send EOF only after this."""
+    import termios
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if not termios.tcgetattr(child.child_fd)[3] & termios.ICANON:
+                return True
+        except termios.error:
+            return False
+        time.sleep(0.02)
+    return False
+
