@@ -8,7 +8,7 @@
 #     packages for what is missing (DEBIAN_FRONTEND=noninteractive), and checks again;
 #   - otherwise: prints the exact command to run (apt, dnf and brew) and exits 1.
 #
-# Usage: scripts/deps.sh [bench]    ("bench" also requires hyperfine)
+# Usage: scripts/deps.sh [bench]    ("bench" also requires hyperfine, wrk and GNU time)
 # Environment: PKG_CONFIG (default pkg-config), CC (default cc), PYTHON (default /usr/bin/python3),
 #              DEPS_NO_INSTALL=1 never installs, only reports (what a non-root user gets).
 set -u
@@ -30,7 +30,8 @@ done
 # One line per requirement: KIND NAME APT-PACKAGE DNF-PACKAGE BREW-FORMULA
 #   pc   = pkg-config module, cmd = program on PATH, py = module importable by $PYTHON,
 #   node = Node.js >= NODE_MIN.NODE_MIN_MINOR, bashcomp = bash-completion 2.x, cc = the C compiler ($CC),
-#   opt  = optional program (noted, never installed on its own), bench = only for `make bench`.
+#   opt  = optional program (noted, never installed on its own), bench = only for `make bench`
+#   (a program on PATH, or an absolute path: GNU time must be /usr/bin/time, not the shell's).
 # "-" means the system has no package for it (a hint is printed instead).
 REQS='
 pc   libcurl        libcurl4-openssl-dev libcurl-devel        curl
@@ -63,6 +64,8 @@ cmd  openssl        openssl              openssl              openssl
 cmd  curl           curl                 curl                 curl
 cmd  msgfmt         gettext              gettext              gettext
 bench hyperfine     hyperfine            hyperfine            hyperfine
+bench wrk           wrk                  wrk                  wrk
+bench /usr/bin/time time                 time                 gnu-time
 opt  clang          clang                clang                llvm
 '
 
@@ -90,7 +93,8 @@ bashcomp_ok() {
 check() {
     case $1 in
         pc)       "$PKG_CONFIG" --exists "$2" 2>/dev/null ;;
-        cmd|opt|bench) have_cmd "$2" ;;
+        cmd|opt)  have_cmd "$2" ;;
+        bench)    case $2 in /*) [ -x "$2" ] ;; *) have_cmd "$2" ;; esac ;;
         cc)       # shellcheck disable=SC2086  # CC may carry arguments ("ccache cc")
                   set -- $CC; have_cmd "$1" ;;
         py)       [ -x "$PYTHON" ] && "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$2') is None)" 2>/dev/null ;;
