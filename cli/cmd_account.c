@@ -6,6 +6,8 @@
 #include <time.h>
 #include "command.h"
 #include "session.h"
+#include "batch_run.h"
+#include "core/batch.h"
 #include "i18n.h"
 #include "core/api.h"
 #include "core/json.h"
@@ -184,6 +186,110 @@ static int print_verify(struct session *s, const cJSON *res, const char *masked,
     return CH_NO;
 }
 
+/* --batch FILE: one verification per line, each with the fields of the options. */
+struct verify_line {
+    char *body;                  /* JSON text holding the fact; wiped */
+};
+
+static int verify_line_start(void *ctx, struct batch_job *job, struct ch_error *err)
+{
+    struct verify_line *l = job->state;
+    (void)ctx;
+    const char *phone_in = batch_value(job->input, (const char *const[]){ "phone", NULL });
+    const struct method *m = NULL;
+    const char *value = NULL;
+    int given = 0;
+    char phone[32], fact[ID_MAX], field[32];
+    for (size_t i = 0; i < NMETHODS; i++) {
+        const char *v = batch_value(job->input, (const char *const[]){ methods[i].opt, NULL });
+        if (v) {
+            given++;
+            m = &methods[i];
+            value = v;
+        }
+    }
+    if (!phone_in)
+        return err_set(err, CH_USAGE, "usage", "--batch", _("the line has no phone"));
+    if (given != 1)
+        return err_set(err, CH_USAGE, "usage", "--batch",
+                       _("give exactly one of id-last4, id-number, order, member on each line"));
+    snprintf(field, sizeof field, "%s", m->opt);
+    if (validate_phone("phone", phone_in, phone, sizeof phone, err) ||
+        m->validate(field, value, fact, sizeof fact, err))
+        return CH_USAGE;
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "phone", phone);
+    cJSON_AddStringToObject(body, m->field, fact);
+    explicit_bzero(fact, sizeof fact);
+    l->body = json_print(body);
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(body, m->field);
+    if (cJSON_IsString(f) && f->valuestring)
+        explicit_bzero(f->valuestring, strlen(f->valuestring));
+    cJSON_Delete(body);
+    job->req = (struct http_request){ .method = "POST", .path = "/v1/accounts/verify",
+                                      .body = l->body };
+    job->what = _("verify identity");
+    return 0;
+}
+
+static int verify_line_answer(void *ctx, struct batch_job *job, int rc, cJSON *doc,
+                              struct ch_error *err, cJSON **result)
+{
+    (void)ctx;
+    (void)job;
+    if (rc) {
+        if (rc == CH_RATE)
+            lockout_hint(err);
+        else if (rc == CH_DENIED)
+            err_hint(err, _("a customer can verify only their own phone"));
+        return rc;
+    }
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return err_set(err, CH_SERVICE, "malformed_response", _("verify identity"),
+                       "malformed response: expected a JSON object");
+    }
+    *result = doc;
+    return json_bool(doc, "verified", false) ? CH_OK : CH_NO;
+}
+
+static void verify_line_cleanup(void *ctx, struct batch_job *job)
+{
+    struct verify_line *l = job->state;
+    (void)ctx;
+    if (l->body) {
+        explicit_bzero(l->body, strlen(l->body));
+        free(l->body);
+    }
+}
+
+static int verify_batch(struct session *s, const struct parsed *p, const char *file)
+{
+    static const char *const fields[] = { "phone", "id-last4", "id-number", "order", "member",
+                                          NULL };
+    static const char *const secrets[] = { "id-last4", "id-number", NULL };
+    static const struct batch_ops ops = {
+        .fields = fields, .bare_ok = false, .secret_fields = secrets,
+        .state_size = sizeof(struct verify_line), .start = verify_line_start,
+        .answer = verify_line_answer, .cleanup = verify_line_cleanup,
+    };
+    struct ch_error err;
+    err_clear(&err);
+    int parallel;
+    if (arg_str(&cmd_account_verify, p, "phone"))
+        err_set(&err, CH_USAGE, "usage", "account verify",
+                _("give --phone and a fact, or --batch FILE, not both"));
+    else
+        for (size_t i = 0; i < NMETHODS && !err.exit_code; i++)
+            if (arg_str(&cmd_account_verify, p, methods[i].opt))
+                err_set(&err, CH_USAGE, "usage", "account verify",
+                        _("give --phone and a fact, or --batch FILE, not both"));
+    if (err.exit_code ||
+        batch_parallel_arg(arg_str(&cmd_account_verify, p, "parallel"), &parallel, &err))
+        return session_report(s, &err);
+    return batch_run(s, file, parallel, &ops, NULL);
+}
+
 static int verify_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
@@ -191,6 +297,13 @@ static int verify_exec(struct session *s, const struct parsed *p)
     const char *phone_in = arg_str(&cmd_account_verify, p, "phone");
     const struct method *m = NULL;
     char phone[32], masked[32], fact[ID_MAX];
+    const char *batch = arg_str(&cmd_account_verify, p, "batch");
+    if (batch)
+        return verify_batch(s, p, batch);
+    if (arg_str(&cmd_account_verify, p, "parallel")) {
+        err_set(&err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
+        return session_report(s, &err);
+    }
     if (!phone_in) {
         err_set(&err, CH_USAGE, "usage", "account verify", _("--phone is required"));
         return session_report(s, &err);
@@ -470,12 +583,18 @@ static const struct opt verify_opts[] = {
       N_("the whole 18-character resident ID number ('-': read from stdin)"), NULL, OPTF_SECRET },
     { "order", 0, OPT_STRING, "ID", N_("an order of the account"), NULL, 0 },
     { "member", 0, OPT_STRING, "ID", N_("the member ID"), NULL, 0 },
+    { "batch", 0, OPT_STRING, "FILE",
+      N_("one verification per line ('-': stdin): JSON or CSV with the option names; NDJSON out"),
+      NULL, 0 },
+    { "parallel", 0, OPT_STRING, "N",
+      N_("with --batch: requests in flight at once, 1-64 (default 8)"), NULL, 0 },
     OPT_END,
 };
 
 static const struct command cmd_account_verify = {
     .name = "verify",
-    .synopsis = "--phone P (--id-last4 NNNN | --id-number N | --order ID | --member ID)",
+    .synopsis = "--phone P (--id-last4 NNNN | --id-number N | --order ID | --member ID) | "
+                "--batch FILE [--parallel N]",
     .summary = N_("verify a customer's identity: phone plus one fact"),
     .description = N_("Identity verification as a support agent does it: the phone number plus "
                       "exactly one of the last four characters of the resident ID, the whole ID "
@@ -485,7 +604,10 @@ static const struct command cmd_account_verify = {
                       "verified (the attempts left are shown), 9 locked out: 5 failures for one "
                       "phone within 15 minutes lock its verification until the window ends. A "
                       "successful verification by staff lets the same login show and freeze the "
-                      "account."),
+                      "account. --batch FILE verifies one line each ({\"phone\":...,\"member\":"
+                      "...} or CSV under a header such as phone,id-last4) and prints one NDJSON "
+                      "line each, ID numbers masked; exit 0 when every line is verified, 1 "
+                      "otherwise."),
     .opts = verify_opts,
     .min_args = 0,
     .max_args = 0,

@@ -6,6 +6,8 @@
 #include <time.h>
 #include "command.h"
 #include "session.h"
+#include "batch_run.h"
+#include "core/batch.h"
 #include "i18n.h"
 #include "core/idcache.h"
 #include "core/api.h"
@@ -554,10 +556,152 @@ static int audit_targets(struct session *s, struct http_client **http, const str
     return 0;
 }
 
+/* --batch FILE: one order per line. Each line is GET order -> GET fees -> (GET tariff, once
+ * per tariff for the whole batch) -> audit, as order_auditor_run does for one. */
+enum audit_step { AUDIT_ORDER, AUDIT_FEES, AUDIT_TARIFF };
+
+struct audit_line {
+    char id[ID_MAX];
+    char tariff[65];
+    enum audit_step step;
+    cJSON *order, *fees;
+    struct buf path;
+};
+
+static void audit_line_get(struct batch_job *job, const char *prefix, const char *id,
+                           const char *suffix, const char *what)
+{
+    struct audit_line *l = job->state;
+    buf_reset(&l->path);
+    buf_puts(&l->path, prefix);
+    buf_put_urlencoded(&l->path, id);
+    if (suffix)
+        buf_puts(&l->path, suffix);
+    job->req = (struct http_request){ .method = "GET", .path = l->path.data };
+    job->what = what;
+}
+
+static int audit_line_start(void *ctx, struct batch_job *job, struct ch_error *err)
+{
+    static const char *const keys[] = { BATCH_ARG_KEY, "order", NULL };
+    struct audit_line *l = job->state;
+    (void)ctx;
+    const char *in = batch_value(job->input, keys);
+    if (!in)
+        return err_set(err, CH_USAGE, "invalid_input", "--batch",
+                       _("the line names no order (an order ID or an \"order\" field)"));
+    if (validate_order_id(in, l->id, sizeof l->id, err))
+        return CH_USAGE;
+    buf_init(&l->path);
+    l->step = AUDIT_ORDER;
+    audit_line_get(job, "/v1/orders/", l->id, NULL, "show order");
+    return 0;
+}
+
+/* All three documents known: the audit itself. */
+static int audit_line_finish(struct audit_line *l, const cJSON *tariff, struct ch_error *err,
+                             cJSON **result)
+{
+    struct audit_report *r = xcalloc(1, sizeof *r);
+    int rc = audit_order(l->order, l->fees, tariff, r, err);
+    if (!rc) {
+        *result = audit_report_json(r);
+        rc = r->nfindings ? CH_NO : CH_OK;
+    }
+    free(r);
+    return rc;
+}
+
+static int audit_line_answer(void *ctx, struct batch_job *job, int rc, cJSON *doc,
+                             struct ch_error *err, cJSON **result)
+{
+    cJSON *tariffs = ctx;
+    struct audit_line *l = job->state;
+    if (!rc && !cJSON_IsObject(doc))
+        rc = err_set(err, CH_SERVICE, "malformed_response", job->what,
+                     "malformed response: %s", "expected a JSON object");
+    if (rc) {
+        cJSON_Delete(doc);
+        order_hint(err);
+        return rc;
+    }
+    const cJSON *tariff;
+    switch (l->step) {
+    case AUDIT_ORDER: {
+        l->order = doc;
+        const char *tid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "tariff_id"));
+        if (!tid || !*tid || strlen(tid) > 64)
+            return err_set(err, CH_SERVICE, "malformed_response", "audit", "%s",
+                           "the order has no tariff_id");
+        snprintf(l->tariff, sizeof l->tariff, "%s", tid);
+        if ((rc = audit_check_order(l->order, err)))
+            return rc;
+        l->step = AUDIT_FEES;
+        audit_line_get(job, "/v1/orders/", l->id, "/fees", "show fees");
+        return BATCH_MORE;
+    }
+    case AUDIT_FEES:
+        l->fees = doc;
+        if ((tariff = cJSON_GetObjectItemCaseSensitive(tariffs, l->tariff)))
+            return audit_line_finish(l, tariff, err, result);
+        l->step = AUDIT_TARIFF;
+        audit_line_get(job, "/v1/tariffs/", l->tariff, NULL, "get tariff");
+        return BATCH_MORE;
+    case AUDIT_TARIFF:
+    default:
+        /* Two lines may have fetched the same tariff at once: keep the first. */
+        if (!cJSON_GetObjectItemCaseSensitive(tariffs, l->tariff))
+            cJSON_AddItemToObject(tariffs, l->tariff, doc);
+        else
+            cJSON_Delete(doc);
+        return audit_line_finish(l, cJSON_GetObjectItemCaseSensitive(tariffs, l->tariff), err,
+                                 result);
+    }
+}
+
+static void audit_line_cleanup(void *ctx, struct batch_job *job)
+{
+    struct audit_line *l = job->state;
+    (void)ctx;
+    cJSON_Delete(l->order);
+    cJSON_Delete(l->fees);
+    buf_free(&l->path);
+}
+
+static int audit_batch(struct session *s, const struct parsed *p, const char *file)
+{
+    static const char *const fields[] = { "order", NULL };
+    static const struct batch_ops ops = {
+        .fields = fields, .bare_ok = true, .state_size = sizeof(struct audit_line),
+        .start = audit_line_start, .answer = audit_line_answer, .cleanup = audit_line_cleanup,
+    };
+    struct ch_error err;
+    err_clear(&err);
+    int parallel;
+    if (p->npos > 0 || arg_str(&cmd_order_audit, p, "since")) {
+        err_set(&err, CH_USAGE, "usage", "order audit",
+                _("give ORDERs, --since DATE or --batch FILE, only one of them"));
+        return report(s, &err);
+    }
+    if (batch_parallel_arg(arg_str(&cmd_order_audit, p, "parallel"), &parallel, &err))
+        return report(s, &err);
+    cJSON *tariffs = cJSON_CreateObject();
+    int rc = batch_run(s, file, parallel, &ops, tariffs);
+    cJSON_Delete(tariffs);
+    return rc;
+}
+
 static int audit_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
     err_clear(&err);
+    const char *batch = arg_str(&cmd_order_audit, p, "batch");
+    if (batch)
+        return audit_batch(s, p, batch);
+    if (arg_str(&cmd_order_audit, p, "parallel")) {
+        err_set(&err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
+        return report(s, &err);
+    }
     struct http_client *http = NULL;
     cJSON *ids = NULL, *id_j;
     int rc = audit_targets(s, &http, p, &ids, &err);
@@ -849,12 +993,16 @@ static const struct opt audit_opts[] = {
     { "since", 0, OPT_STRING, "DATE",
       N_("audit every completed order of your account started since DATE (2026-11-01, 30d)"),
       NULL, 0 },
+    { "batch", 0, OPT_STRING, "FILE",
+      N_("one order per line ('-': stdin): an order ID, JSON or CSV; NDJSON out"), NULL, 0 },
+    { "parallel", 0, OPT_STRING, "N",
+      N_("with --batch: requests in flight at once, 1-64 (default 8)"), NULL, 0 },
     OPT_END,
 };
 
 static const struct command cmd_order_audit = {
     .name = "audit",
-    .synopsis = "ORDER... | --since DATE",
+    .synopsis = "ORDER... | --since DATE | --batch FILE [--parallel N]",
     .summary = N_("recompute every fee from the tariff and flag discrepancies"),
     .description = N_("Recomputes each order's fees from the tariff it was billed under, in "
                       "integer fen, independently of the service's billing: time is started "
@@ -869,7 +1017,8 @@ static const struct command cmd_order_audit = {
                       "could not be audited is {\"order_id\",\"error\":{...}}). Exit 1 when "
                       "anything is found; 11 when it cannot decide (a tariff rule it does not "
                       "know, an order not yet completed); 7 for a fees answer with missing or "
-                      "non-integer amounts."),
+                      "non-integer amounts. --batch FILE audits one order per line and prints "
+                      "one NDJSON line each, in input order."),
     .opts = audit_opts,
     .min_args = 0,
     .max_args = -1,

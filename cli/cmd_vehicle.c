@@ -10,6 +10,7 @@
 #include "i18n.h"
 #include "core/api.h"
 #include "core/batch.h"
+#include "batch_run.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/support.h"
@@ -169,45 +170,61 @@ static void print_vehicle(const cJSON *v)
     print_fields(stdout, labels, values, (int)(sizeof labels / sizeof labels[0]));
 }
 
-/* --batch FILE: one vehicle per line, NDJSON out (cli.md "Batch mode"), one line at a time.
- * A failure that no other line can escape (not logged in, no network) ends the batch. */
-static int show_batch(struct session *s, const char *file)
+/* --batch FILE: one vehicle per line (cli.md "Batch mode"): GET each, NDJSON out. */
+struct show_line {
+    char target[VEHICLE_KEY_MAX];
+    struct buf path;
+};
+
+static int show_line_start(void *ctx, struct batch_job *job, struct ch_error *err)
 {
     static const char *const keys[] = { BATCH_ARG_KEY, "plate", "id", "vehicle", NULL };
-    struct ch_error err;
-    err_clear(&err);
-    struct batch_reader *r;
-    struct http_client *http;
-    if (batch_open("--batch", file, &r, &err) || session_http(s, &http, &err))
-        return session_report(s, &err);
-    int worst = CH_OK, line_no = 0, got;
-    cJSON *input = NULL;
-    while ((got = batch_next(r, &line_no, &input, &err)) != 0) {
-        char target[VEHICLE_KEY_MAX];
-        cJSON *v = NULL;
-        const char *want = got > 0 ? batch_value(input, keys) : NULL;
-        if (got > 0 && !want)
-            err_set(&err, CH_USAGE, "invalid_input", "--batch",
-                    _("the line names no vehicle (a plate, an ID, or a \"plate\" field)"));
-        else if (got > 0 &&
-                 !vehicle_parse_target("PLATE|ID", want, target, sizeof target, NULL, &err))
-            vehicle_get(http, target, &v, &err);
-        batch_print_result(stdout, line_no, input, v, &err);
-        fflush(stdout);
-        cJSON_Delete(v);
-        cJSON_Delete(input);
-        input = NULL;
-        if (err.exit_code == CH_AUTH || err.exit_code == CH_NETWORK ||
-            err.exit_code == CH_INTERRUPTED) {
-            batch_close(r);
-            return session_report(s, &err);
-        }
-        if (err.exit_code)
-            worst = CH_NO;
-        err_clear(&err);
+    struct show_line *l = job->state;
+    (void)ctx;
+    const char *want = batch_value(job->input, keys);
+    if (!want)
+        return err_set(err, CH_USAGE, "invalid_input", "--batch",
+                       _("the line names no vehicle (a plate, an ID, or a \"plate\" field)"));
+    if (vehicle_parse_target("PLATE|ID", want, l->target, sizeof l->target, NULL, err))
+        return CH_USAGE;
+    buf_init(&l->path);
+    vehicle_path(&l->path, l->target, NULL);
+    job->req = (struct http_request){ .method = "GET", .path = l->path.data };
+    job->what = "vehicle";
+    return 0;
+}
+
+static int show_line_answer(void *ctx, struct batch_job *job, int rc, cJSON *doc,
+                            struct ch_error *err, cJSON **result)
+{
+    (void)ctx;
+    (void)job;
+    if (rc)
+        return rc;
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return err_set(err, CH_SERVICE, "malformed_response", "vehicle",
+                       "malformed response: the vehicle is not a JSON object");
     }
-    batch_close(r);
-    return worst;
+    *result = doc;
+    return CH_OK;
+}
+
+static void show_line_cleanup(void *ctx, struct batch_job *job)
+{
+    struct show_line *l = job->state;
+    (void)ctx;
+    buf_free(&l->path);
+}
+
+static int show_batch(struct session *s, const char *file, int parallel)
+{
+    static const char *const fields[] = { "plate", "id", "vehicle", NULL };
+    static const struct batch_ops ops = {
+        .fields = fields, .bare_ok = true, .state_size = sizeof(struct show_line),
+        .start = show_line_start, .answer = show_line_answer, .cleanup = show_line_cleanup,
+    };
+    return batch_run(s, file, parallel, &ops, NULL);
 }
 
 static int show_exec(struct session *s, const struct parsed *p)
@@ -215,14 +232,22 @@ static int show_exec(struct session *s, const struct parsed *p)
     struct ch_error err;
     err_clear(&err);
     const char *batch = arg_str(&cmd_vehicle_show, p, "batch");
+    const char *par = arg_str(&cmd_vehicle_show, p, "parallel");
+    int parallel;
     if ((batch != NULL) == (p->npos > 0)) {
         err_set(&err, CH_USAGE, "usage", "vehicle show",
                 batch ? _("give PLATE|ID or --batch FILE, not both")
                       : _("missing argument: PLATE|ID (or --batch FILE)"));
         return session_report(s, &err);
     }
+    if (par && !batch) {
+        err_set(&err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
+        return session_report(s, &err);
+    }
+    if (batch_parallel_arg(par, &parallel, &err))
+        return session_report(s, &err);
     if (batch)
-        return show_batch(s, batch);
+        return show_batch(s, batch, parallel);
     char target[VEHICLE_KEY_MAX];
     if (vehicle_parse_target("PLATE|ID", p->pos[0], target, sizeof target, NULL, &err))
         return session_report(s, &err);
@@ -704,12 +729,14 @@ const struct command cmd_lock = {
 static const struct opt show_opts[] = {
     { "batch", 0, OPT_STRING, "FILE",
       N_("one vehicle per line ('-': stdin): a plate, an ID, JSON or CSV; NDJSON out"), NULL, 0 },
+    { "parallel", 0, OPT_STRING, "N",
+      N_("with --batch: requests in flight at once, 1-64 (default 8)"), NULL, 0 },
     OPT_END,
 };
 
 static const struct command cmd_vehicle_show = {
     .name = "show",
-    .synopsis = "PLATE|ID | --batch FILE",
+    .synopsis = "PLATE|ID | --batch FILE [--parallel N]",
     .summary = N_("lock state, doors, battery/fuel, online, last seen, location, last command"),
     .description = N_("A vehicle by plate (京AD12345; full-width input is fine) or ID. Customers "
                       "see the vehicle of their active order; staff any vehicle. The last "

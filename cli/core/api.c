@@ -98,6 +98,46 @@ static int http_failure(const struct http_response *resp, const char *what, stru
     return rc;
 }
 
+int api_decode(struct http_response *resp, int rc, const char *what, cJSON **out,
+               struct ch_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (rc != 0) {
+        if (what)
+            snprintf(err->what, sizeof err->what, "%s", what);
+        return rc;
+    }
+    if (what)
+        snprintf(err->what, sizeof err->what, "%s", what);
+
+    if (resp->status < 200 || resp->status > 299)
+        return http_failure(resp, what, err);
+    if (resp->status == 204 || resp->body.len == 0)
+        return 0;
+    cJSON *doc = NULL;
+    if (!is_json_type(resp->content_type)) {
+        rc = err_set(err, CH_SERVICE, "malformed_response", what,
+                     "malformed response: expected JSON, got %s",
+                     resp->content_type[0] ? resp->content_type : "no Content-Type");
+    } else if (!(doc = parse_whole(&resp->body))) {
+        rc = err_set(err, CH_SERVICE, "malformed_response", what,
+                     "malformed response: the JSON is invalid or incomplete (%zu bytes)",
+                     resp->body.len);
+    }
+    if (rc) {
+        snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
+        err->http_status = resp->status;
+        err->retries = resp->retries;
+        return rc;
+    }
+    if (out)
+        *out = doc;
+    else
+        cJSON_Delete(doc);
+    return 0;
+}
+
 int api_call(struct http_client *c, const struct http_request *req, const char *what,
              cJSON **out, long *status_out, struct ch_error *err)
 {
@@ -106,55 +146,12 @@ int api_call(struct http_client *c, const struct http_request *req, const char *
         err = &scratch;
     struct http_response resp;
     http_response_init(&resp);
-    if (out)
-        *out = NULL;
-    if (status_out)
-        *status_out = 0;
-
     int rc = http_perform(c, req, &resp, err);
     if (status_out)
         *status_out = resp.status;
-    if (rc != 0) {
-        if (what)
-            snprintf(err->what, sizeof err->what, "%s", what);
-        http_response_free(&resp);
-        return rc;
-    }
-    if (what)
-        snprintf(err->what, sizeof err->what, "%s", what);
-
-    if (resp.status < 200 || resp.status > 299) {
-        rc = http_failure(&resp, what, err);
-        http_response_free(&resp);
-        return rc;
-    }
-    if (resp.status == 204 || resp.body.len == 0) {
-        http_response_free(&resp);
-        return 0;
-    }
-    cJSON *doc = NULL;
-    if (!is_json_type(resp.content_type)) {
-        rc = err_set(err, CH_SERVICE, "malformed_response", what,
-                     "malformed response: expected JSON, got %s",
-                     resp.content_type[0] ? resp.content_type : "no Content-Type");
-    } else if (!(doc = parse_whole(&resp.body))) {
-        rc = err_set(err, CH_SERVICE, "malformed_response", what,
-                     "malformed response: the JSON is invalid or incomplete (%zu bytes)",
-                     resp.body.len);
-    }
-    if (rc) {
-        snprintf(err->request_id, sizeof err->request_id, "%s", resp.request_id);
-        err->http_status = resp.status;
-        err->retries = resp.retries;
-        http_response_free(&resp);
-        return rc;
-    }
-    if (out)
-        *out = doc;
-    else
-        cJSON_Delete(doc);
+    rc = api_decode(&resp, rc, what, out, err);
     http_response_free(&resp);
-    return 0;
+    return rc;
 }
 
 int api_get(struct http_client *c, const char *path, const char *what, cJSON **out,

@@ -12,6 +12,11 @@
 int api_call(struct http_client *c, const struct http_request *req, const char *what,
              cJSON **out, long *status_out, struct ch_error *err);
 
+/* The second half of api_call, for responses that came another way (http_multi_next): rc
+ * is what the transfer returned; the same result and errors as api_call. */
+int api_decode(struct http_response *resp, int rc, const char *what, cJSON **out,
+               struct ch_error *err);
+
 /* Convenience wrappers. */
 int api_get(struct http_client *c, const char *path, const char *what, cJSON **out,
             struct ch_error *err);

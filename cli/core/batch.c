@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "batch.h"
 #include "buf.h"
 
@@ -13,6 +14,11 @@ struct batch_reader {
     int line_no;
     int first;           /* no content line seen yet */
     cJSON *header;       /* CSV column names (array of strings), or NULL */
+    const char *const *fields;   /* names a line may carry, or NULL for any */
+    int bare_ok;         /* a bare argument is an input */
+    long long size;      /* bytes in the file when it is a regular file, else -1 */
+    long long offset;    /* bytes read so far */
+    char *line;          /* BATCH_LINE_MAX + 2 bytes */
 };
 
 int batch_open(const char *field, const char *path, struct batch_reader **out,
@@ -22,12 +28,34 @@ int batch_open(const char *field, const char *path, struct batch_reader **out,
     if (!f)
         return err_set(err, CH_USAGE, "bad_file", field, "cannot read %s: %s", path,
                        strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (f != stdin)
+            fclose(f);
+        return err_set(err, CH_USAGE, "bad_file", field, "cannot read %s: %s", path,
+                       strerror(EISDIR));
+    }
     struct batch_reader *r = xcalloc(1, sizeof *r);
     r->f = f;
     r->own = f != stdin;
     r->first = 1;
+    r->bare_ok = 1;
+    r->size = S_ISREG(st.st_mode) ? (long long)st.st_size : -1;
+    r->line = xcalloc(1, BATCH_LINE_MAX + 2);
     *out = r;
     return 0;
+}
+
+void batch_set_fields(struct batch_reader *r, const char *const *fields, int bare_ok)
+{
+    r->fields = fields;
+    r->bare_ok = bare_ok;
+}
+
+void batch_progress(const struct batch_reader *r, long long *done, long long *total)
+{
+    *done = r->offset;
+    *total = r->size;
 }
 
 void batch_close(struct batch_reader *r)
@@ -37,7 +65,27 @@ void batch_close(struct batch_reader *r)
     if (r->own)
         fclose(r->f);
     cJSON_Delete(r->header);
+    free(r->line);
     free(r);
+}
+
+static int known_field(const struct batch_reader *r, const char *name)
+{
+    if (!r->fields)
+        return 1;
+    for (const char *const *f = r->fields; *f; f++)
+        if (strcmp(*f, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* "phone, id-last4, member" for messages. */
+static void field_list(const struct batch_reader *r, char *out, size_t outsz)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (const char *const *f = r->fields; f && *f && o + 1 < outsz; f++)
+        o += (size_t)snprintf(out + o, outsz - o, "%s%s", o ? ", " : "", *f);
 }
 
 /* Option names as typed: `_` may stand for `-`. */
@@ -105,7 +153,7 @@ static cJSON *csv_fields(const char *line)
 }
 
 /* A JSON object line: every value becomes a string (numbers as written, true/false). */
-static cJSON *from_json(const char *line, struct ch_error *err)
+static cJSON *from_json(const struct batch_reader *r, const char *line, struct ch_error *err)
 {
     cJSON *doc = cJSON_Parse(line);
     if (!cJSON_IsObject(doc)) {
@@ -117,6 +165,16 @@ static cJSON *from_json(const char *line, struct ch_error *err)
     const cJSON *item;
     cJSON_ArrayForEach(item, doc) {
         char *k = key_name(item->string ? item->string : "");
+        if (!known_field(r, k)) {
+            char names[256];
+            field_list(r, names, sizeof names);
+            err_set(err, CH_USAGE, "invalid_input", "--batch",
+                    "unknown field \"%.64s\" (a line may have: %s)", k, names);
+            free(k);
+            cJSON_Delete(out);
+            cJSON_Delete(doc);
+            return NULL;
+        }
         if (cJSON_IsString(item)) {
             cJSON_AddStringToObject(out, k, item->valuestring);
         } else if (cJSON_IsNumber(item) || cJSON_IsBool(item)) {
@@ -158,59 +216,126 @@ static cJSON *from_csv(const struct batch_reader *r, const char *line, struct ch
     return out;
 }
 
+/* Reads one line into r->line, at most BATCH_LINE_MAX bytes of it; the rest of a longer line
+ * is read and dropped. 1 and *too_long, or 0 at the end of the input. */
+static int read_line(struct batch_reader *r, int *too_long)
+{
+    size_t have = 0;
+    int any = 0;
+    char skip[4096];
+    *too_long = 0;
+    r->line[0] = '\0';
+    for (;;) {
+        char *dst = *too_long ? skip : r->line + have;
+        size_t room = *too_long ? sizeof skip : BATCH_LINE_MAX + 2 - have;
+        if (!fgets(dst, (int)room, r->f))
+            break;
+        any = 1;
+        size_t n = strlen(dst);   /* a NUL byte hides the rest of the chunk: garbage anyway */
+        r->offset += (long long)n;
+        if (n > 0 && dst[n - 1] == '\n')
+            break;
+        if (!*too_long) {
+            have += n;
+            if (have > BATCH_LINE_MAX)
+                *too_long = 1;
+        }
+    }
+    if (*too_long)
+        r->line[BATCH_LINE_MAX] = '\0';
+    return any;
+}
+
+/* At most 256 bytes of a bad line, cut at a character boundary, for the "raw" echo. */
+static cJSON *raw_echo(const char *line)
+{
+    char cut[257];
+    size_t n = strlen(line);
+    if (n > 256) {
+        n = 256;
+        while (n > 0 && ((unsigned char)line[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(cut, line, n);
+    cut[n] = '\0';
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "raw", cut);
+    return o;
+}
+
 int batch_next(struct batch_reader *r, int *line_no, cJSON **input, struct ch_error *err)
 {
-    char *raw = NULL;
-    size_t cap = 0;
     *input = NULL;
-    for (;;) {
-        ssize_t len = getline(&raw, &cap, r->f);
-        if (len < 0) {
-            free(raw);
-            return 0;
-        }
+    int too_long;
+    while (read_line(r, &too_long)) {
         r->line_no++;
         *line_no = r->line_no;
-        char *line = trim(raw);
+        char *line = r->line;
+        if (r->line_no == 1 && (unsigned char)line[0] == 0xEF &&
+            (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF)
+            line += 3;   /* a UTF-8 byte order mark, as spreadsheets write it */
+        line = trim(line);
+        if (too_long) {
+            err_set(err, CH_USAGE, "invalid_input", "--batch", "the line is longer than %d bytes",
+                    BATCH_LINE_MAX);
+            *input = raw_echo(line);
+            r->first = 0;
+            return -1;
+        }
         if (!*line || *line == '#')
             continue;
         int rc = 1;
-        if ((size_t)len > BATCH_LINE_MAX) {
-            err_set(err, CH_USAGE, "invalid_input", "--batch", "the line is longer than %d bytes",
-                    BATCH_LINE_MAX);
-            rc = -1;
-        } else if (*line == '{') {
-            *input = from_json(line, err);
+        if (*line == '{') {
+            *input = from_json(r, line, err);
             rc = *input ? 1 : -1;
         } else if (r->header) {
             *input = from_csv(r, line, err);
             rc = *input ? 1 : -1;
-        } else if (r->first && strchr(line, ',')) {
+        } else if (r->first && (strchr(line, ',') || !r->bare_ok)) {
             /* A first line with commas is a CSV header of option names. */
             cJSON *h = csv_fields(line);
             cJSON *names = cJSON_CreateArray();
             const cJSON *it;
+            int bad = h == NULL;
             cJSON_ArrayForEach(it, h) {
                 char *k = key_name(it->valuestring);
+                bad = bad || !*k || !known_field(r, k);
                 cJSON_AddItemToArray(names, cJSON_CreateString(k));
                 free(k);
             }
             cJSON_Delete(h);
+            if (bad) {
+                cJSON_Delete(names);
+                char list[256];
+                field_list(r, list, sizeof list);
+                err_set(err, CH_USAGE, "invalid_input", "--batch",
+                        "line %d is not a CSV header of option names (%s)", r->line_no, list);
+                err_hint(err, "CSV input starts with a header line, e.g. \"%s\"; or give one "
+                              "JSON object per line", r->fields && r->fields[0] ? r->fields[0] : "");
+                return -2;
+            }
             r->header = names;
             r->first = 0;
             continue;
+        } else if (!r->bare_ok) {
+            err_set(err, CH_USAGE, "invalid_input", "--batch",
+                    "the line is neither a JSON object nor a CSV row under a header line");
+            rc = -1;
         } else {
             *input = cJSON_CreateObject();
             cJSON_AddStringToObject(*input, BATCH_ARG_KEY, line);
         }
         r->first = 0;
-        if (rc < 0) {
-            *input = cJSON_CreateObject();
-            cJSON_AddStringToObject(*input, "raw", line);
-        }
-        free(raw);
+        if (rc < 0)
+            *input = raw_echo(line);
         return rc;
     }
+    if (ferror(r->f)) {
+        int e = errno;
+        err_set(err, CH_USAGE, "bad_file", "--batch", "cannot read the input: %s", strerror(e));
+        return -2;
+    }
+    return 0;
 }
 
 const char *batch_value(const cJSON *input, const char *const *keys)

@@ -17,9 +17,17 @@ struct batch_reader;
 /* Opens FILE, or stdin for "-". CH_USAGE with err naming `field` when it cannot be read. */
 int batch_open(const char *field, const char *path, struct batch_reader **out,
                struct ch_error *err);
-/* The next input: 1 and *input (caller cJSON_Delete's it), 0 at the end, or -1 for a line
- * that cannot be read as an input (err says why; *input holds what is known, e.g. the raw
- * text under "raw", or NULL). *line_no is the 1-based line number in the file. */
+/* The names a line may carry (after `_` -> `-`; NULL-terminated; NULL = any), and whether a
+ * bare argument is an input. Unknown JSON keys make that line an error; a CSV header with an
+ * unknown name (e.g. a data row where the header should be) ends the batch. */
+void batch_set_fields(struct batch_reader *r, const char *const *fields, int bare_ok);
+/* Bytes read so far and the file's size (-1 when not a regular file), for progress. */
+void batch_progress(const struct batch_reader *r, long long *done, long long *total);
+/* The next input: 1 and *input (caller cJSON_Delete's it), 0 at the end, -1 for a line
+ * that cannot be read as an input (err says why; *input holds at most 256 bytes of it under
+ * "raw"), or -2 when the input as a whole is unusable (a bad CSV header, a read error; err).
+ * Lines over BATCH_LINE_MAX bytes are that line's error and never held in memory whole.
+ * *line_no is the 1-based line number in the file. */
 int batch_next(struct batch_reader *r, int *line_no, cJSON **input, struct ch_error *err);
 void batch_close(struct batch_reader *r);
 

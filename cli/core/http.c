@@ -459,14 +459,17 @@ static void wipe_slist(struct curl_slist *h)
     curl_slist_free_all(h);
 }
 
-static CURLcode perform_once(struct http_client *c, const struct http_request *req,
-                             const char *url, double budget_ms, struct try_state *st)
+/* Sets up h for one try of req against url with budget_ms left. What to free after the try is
+ * left in *headers and *mime (end_try). A non-OK return means the try cannot start (errbuf). */
+static CURLcode setup_try(struct http_client *c, CURL *h, const struct http_request *req,
+                          const char *url, double budget_ms, struct try_state *st, char *errbuf,
+                          struct curl_slist **headers, curl_mime **mime)
 {
-    CURL *h = c->curl;
     /* Reset keeps live connections, the DNS and TLS session caches: keep-alive survives. */
     curl_easy_reset(h);
-    c->errbuf[0] = '\0';
-    struct curl_slist *headers = build_headers(c, req);
+    errbuf[0] = '\0';
+    *mime = NULL;
+    *headers = build_headers(c, req);
     if (budget_ms > (double)INT_MAX)   /* --timeout 1e12 must not overflow the cast */
         budget_ms = (double)INT_MAX;
     long total_ms = budget_ms < 1 ? 1 : (long)budget_ms;
@@ -478,9 +481,9 @@ static CURLcode perform_once(struct http_client *c, const struct http_request *r
         conn_ms = 1;
 
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
     curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms);
@@ -498,16 +501,13 @@ static CURLcode perform_once(struct http_client *c, const struct http_request *r
         curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
 
     const char *m = req->method ? req->method : "GET";
-    curl_mime *mime = NULL;
     if (req->upload) {
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)req->upload);
-        if (!(mime = build_mime(h, req->upload))) {
-            wipe_slist(headers);
-            snprintf(c->errbuf, sizeof c->errbuf, "cannot build the upload of %s",
-                     req->upload->path);
+        if (!(*mime = build_mime(h, req->upload))) {
+            snprintf(errbuf, CURL_ERROR_SIZE, "cannot build the upload of %s", req->upload->path);
             return CURLE_READ_ERROR;
         }
-        curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, *mime);
         if (strcmp(m, "POST") != 0)
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
     } else if (strcmp(m, "GET") == 0) {
@@ -523,12 +523,16 @@ static CURLcode perform_once(struct http_client *c, const struct http_request *r
             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
         }
     }
+    return CURLE_OK;
+}
 
-    CURLcode rc = curl_easy_perform(h);
+/* After a try: the status into resp, and no pointers into freed memory (headers) or the
+ * caller's body left in the handle. */
+static void end_try(CURL *h, struct try_state *st, struct curl_slist *headers, curl_mime *mime)
+{
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     st->resp->status = status;
-    /* Do not leave pointers into freed memory (headers) or the caller's body in the handle. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     if (mime) {
@@ -536,6 +540,17 @@ static CURLcode perform_once(struct http_client *c, const struct http_request *r
         curl_mime_free(mime);
     }
     wipe_slist(headers);
+}
+
+static CURLcode perform_once(struct http_client *c, const struct http_request *req,
+                             const char *url, double budget_ms, struct try_state *st)
+{
+    struct curl_slist *headers;
+    curl_mime *mime;
+    CURLcode rc = setup_try(c, c->curl, req, url, budget_ms, st, c->errbuf, &headers, &mime);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(c->curl);
+    end_try(c->curl, st, headers, mime);
     return rc;
 }
 
@@ -618,10 +633,10 @@ static int wait_ms(double ms)
 
 /* ---- errors ---- */
 
-static int network_error(struct http_client *c, CURLcode rc, double elapsed_ms,
-                         struct ch_error *err)
+static int network_error(struct http_client *c, const char *errbuf, CURLcode rc,
+                         double elapsed_ms, struct ch_error *err)
 {
-    const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+    const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST: {
         char host[256];
@@ -712,6 +727,112 @@ static int rate_error(const struct http_response *r, double left_ms, struct ch_e
 
 /* ---- the request ---- */
 
+/* What to do after one try: stop with rc, or try again after wait_ms. */
+struct verdict {
+    int done;
+    int rc;
+    double wait_ms;
+};
+
+static void set_what(struct ch_error *err, const struct http_request *req)
+{
+    if (err)
+        snprintf(err->what, sizeof err->what, "%s %s", req->method ? req->method : "GET",
+                 req->path ? req->path : "/");
+}
+
+/* The retry policy, shared by http_perform and the multi interface: judges try `attempt` of
+ * req, which ended with cc at t1 (resp and st filled by the callbacks). */
+static struct verdict judge_try(struct http_client *c, const struct http_request *req,
+                                const char *errbuf, CURLcode cc, const struct try_state *st,
+                                struct http_response *resp, int attempt, double start,
+                                double deadline, double t0, double t1, struct ch_error *err)
+{
+    struct verdict v = { 1, 0, 0 };
+    resp->elapsed_ms = t1 - start;
+    resp->retries = attempt;
+    if (err) {
+        err->retries = attempt;
+        snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
+        err->http_status = resp->status;
+    }
+    double left = deadline - t1;
+    int can_retry = request_retryable(req) && attempt < c->opts.retries;
+
+    if (cc == CURLE_ABORTED_BY_CALLBACK || ch_interrupted) {
+        trace_line(c, "< interrupted");
+        v.rc = err_set(err, CH_INTERRUPTED, "interrupted", NULL, "interrupted");
+        return v;
+    }
+    if (st->oversized) {
+        trace_line(c, "< %ld response larger than 8 MiB, refused", resp->status);
+        buf_reset(&resp->body);
+        v.rc = err_set(err, CH_SERVICE, "response_too_large", NULL, "response larger than 8 MiB");
+        return v;
+    }
+    if (cc != CURLE_OK) {
+        if (cc == CURLE_PARTIAL_FILE)
+            v.rc = err_set(err, CH_SERVICE, "truncated_response", NULL,
+                           "the response was cut short (got %zu of %lld bytes)", resp->body.len,
+                           st->content_length);
+        else
+            v.rc = network_error(c, errbuf, cc, t1 - start, err);
+        trace_line(c, "< error after %.0f ms: %s", t1 - t0, err ? err->message : "");
+        if (!can_retry || !curl_retryable(cc) || left <= 0)
+            return v;
+        double wait = backoff_ms(attempt);
+        if (wait >= left)
+            return v;   /* no time left for another try: report this failure */
+        trace_line(c, "* retrying in %.0f ms", wait);
+        err_clear(err);
+        set_what(err, req);
+        v.done = 0;
+        v.rc = 0;
+        v.wait_ms = wait;
+        return v;
+    }
+
+    trace_response(c, resp, t1 - t0);
+    if (!can_retry || !status_retryable(resp->status))
+        return v;
+    double wait;
+    if (resp->retry_after_s >= 0) {
+        wait = resp->retry_after_s * 1000.0;
+        if (wait >= left) {
+            v.rc = rate_error(resp, left, err);
+            return v;
+        }
+    } else {
+        wait = backoff_ms(attempt);
+        if (wait >= left)
+            return v;   /* budget spent: hand back the 5xx/429 as it is */
+    }
+    trace_line(c, "* retrying in %.0f ms", wait);
+    v.done = 0;
+    v.wait_ms = wait;
+    return v;
+}
+
+/* Success: leave only the informative fields in err. */
+static void keep_info_only(struct ch_error *err, long status)
+{
+    if (!err)
+        return;
+    int retries = err->retries;
+    char rid[sizeof err->request_id];
+    memcpy(rid, err->request_id, sizeof rid);
+    err_clear(err);
+    err->retries = retries;
+    memcpy(err->request_id, rid, sizeof rid);
+    err->http_status = status;
+}
+
+static void full_url(const struct http_client *c, const struct http_request *req, struct buf *url)
+{
+    buf_puts(url, c->base_url);
+    buf_puts(url, req->path ? req->path : "/");
+}
+
 int http_perform(struct http_client *c, const struct http_request *req,
                  struct http_response *resp, struct ch_error *err)
 {
@@ -723,15 +844,12 @@ int http_perform(struct http_client *c, const struct http_request *req,
     resp->elapsed_ms = 0;
 
     const char *method = req->method ? req->method : "GET";
-    if (err)
-        snprintf(err->what, sizeof err->what, "%s %s", method, req->path ? req->path : "/");
+    set_what(err, req);
     struct buf url = BUF_INIT;
-    buf_puts(&url, c->base_url);
-    buf_puts(&url, req->path ? req->path : "/");
+    full_url(c, req, &url);
 
     const double start = now_ms();
     const double deadline = start + c->opts.timeout_s * 1000.0;
-    const int retryable = request_retryable(req);
     int rc = 0;
 
     for (int attempt = 0;; attempt++) {
@@ -744,88 +862,322 @@ int http_perform(struct http_client *c, const struct http_request *req,
         double t0 = now_ms();
         trace_request(c, req, url.data, attempt);
         CURLcode cc = perform_once(c, req, url.data, deadline - t0, &st);
-        double t1 = now_ms();
-        resp->elapsed_ms = t1 - start;
-        resp->retries = attempt;
-        if (err) {
-            err->retries = attempt;
-            snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
-            err->http_status = resp->status;
-        }
-        double left = deadline - t1;
-        int can_retry = retryable && attempt < c->opts.retries;
-
-        if (cc == CURLE_ABORTED_BY_CALLBACK || ch_interrupted) {
-            trace_line(c, "< interrupted");
-            rc = err_set(err, CH_INTERRUPTED, "interrupted", NULL, "interrupted");
+        struct verdict v = judge_try(c, req, c->errbuf, cc, &st, resp, attempt, start, deadline,
+                                     t0, now_ms(), err);
+        rc = v.rc;
+        if (v.done)
             break;
-        }
-        if (st.oversized) {
-            trace_line(c, "< %ld response larger than 8 MiB, refused", resp->status);
-            buf_reset(&resp->body);
-            rc = err_set(err, CH_SERVICE, "response_too_large", NULL, "response larger than 8 MiB");
-            break;
-        }
-        if (cc != CURLE_OK) {
-            if (cc == CURLE_PARTIAL_FILE)
-                rc = err_set(err, CH_SERVICE, "truncated_response", NULL,
-                             "the response was cut short (got %zu of %lld bytes)", resp->body.len,
-                             st.content_length);
-            else
-                rc = network_error(c, cc, t1 - start, err);
-            trace_line(c, "< error after %.0f ms: %s", t1 - t0, err ? err->message : "");
-            if (!can_retry || !curl_retryable(cc) || left <= 0)
-                break;
-            double wait = backoff_ms(attempt);
-            if (wait >= left)
-                break;   /* no time left for another try: report this failure */
-            trace_line(c, "* retrying in %.0f ms", wait);
-            if (wait_ms(wait)) {
-                rc = err_set(err, CH_INTERRUPTED, "interrupted", NULL, "interrupted");
-                break;
-            }
-            err_clear(err);
-            if (err)
-                snprintf(err->what, sizeof err->what, "%s %s", method, req->path ? req->path : "/");
-            rc = 0;
-            continue;
-        }
-
-        trace_response(c, resp, t1 - t0);
-        rc = 0;
-        if (!can_retry || !status_retryable(resp->status))
-            break;
-        double wait;
-        if (resp->retry_after_s >= 0) {
-            wait = resp->retry_after_s * 1000.0;
-            if (wait >= left) {
-                rc = rate_error(resp, left, err);
-                break;
-            }
-        } else {
-            wait = backoff_ms(attempt);
-            if (wait >= left)
-                break;   /* budget spent: hand back the 5xx/429 as it is */
-        }
-        trace_line(c, "* retrying in %.0f ms", wait);
-        if (wait_ms(wait)) {
+        if (wait_ms(v.wait_ms)) {
             rc = err_set(err, CH_INTERRUPTED, "interrupted", NULL, "interrupted");
             break;
         }
     }
     resp->elapsed_ms = now_ms() - start;
-    if (rc == 0 && err) {
-        /* Success: leave only the informative fields. */
-        int retries = err->retries;
-        char rid[sizeof err->request_id];
-        memcpy(rid, err->request_id, sizeof rid);
-        err_clear(err);
-        err->retries = retries;
-        memcpy(err->request_id, rid, sizeof rid);
-        err->http_status = resp->status;
-    }
+    if (rc == 0)
+        keep_info_only(err, resp->status);
     buf_free(&url);
     return rc;
+}
+
+/* ---- many requests at once (libcurl multi) ---- */
+
+struct xfer {
+    struct xfer *next;
+    void *tag;
+    CURL *h;                      /* while running */
+    char *method, *path, *body, *key, *extra;
+    struct http_request req;      /* points at the copies above */
+    struct buf url;
+    struct http_response resp;
+    struct try_state st;
+    struct curl_slist *headers;
+    curl_mime *mime;
+    struct ch_error err;
+    char errbuf[CURL_ERROR_SIZE];
+    double start, deadline, t0, wake_at;
+    int attempt;
+    int rc;
+};
+
+struct http_multi {
+    struct http_client *c;
+    CURLM *multi;
+    int parallel;
+    int running;                  /* transfers inside curl */
+    size_t count;                 /* every transfer not yet handed back */
+    struct xfer *active;          /* inside curl */
+    struct xfer *queued;          /* not started yet (FIFO) */
+    struct xfer **queued_tail;
+    struct xfer *waiting;         /* between tries (backoff / Retry-After) */
+    struct xfer *finished;        /* done, waiting for http_multi_next (FIFO) */
+    struct xfer **finished_tail;
+    CURL **pool;                  /* idle easy handles */
+    int npool;
+};
+
+struct http_multi *http_multi_new(struct http_client *c, int parallel)
+{
+    CURLM *multi = curl_multi_init();
+    if (!multi)
+        return NULL;
+    if (parallel < 1)
+        parallel = 1;
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)parallel);
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)parallel);
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)parallel);
+    struct http_multi *m = xcalloc(1, sizeof *m);
+    m->c = c;
+    m->multi = multi;
+    m->parallel = parallel;
+    m->queued_tail = &m->queued;
+    m->finished_tail = &m->finished;
+    m->pool = xcalloc((size_t)parallel, sizeof *m->pool);
+    return m;
+}
+
+static void xfer_free(struct xfer *x)
+{
+    free(x->method);
+    free(x->path);
+    if (x->body) {
+        explicit_bzero(x->body, strlen(x->body));   /* may hold a fact being verified */
+        free(x->body);
+    }
+    free(x->key);
+    free(x->extra);
+    buf_free(&x->url);
+    http_response_free(&x->resp);
+    free(x);
+}
+
+static void give_back_handle(struct http_multi *m, CURL *h)
+{
+    if (m->npool < m->parallel)
+        m->pool[m->npool++] = h;
+    else
+        curl_easy_cleanup(h);
+}
+
+static void free_list(struct xfer *x)
+{
+    while (x) {
+        struct xfer *next = x->next;
+        xfer_free(x);
+        x = next;
+    }
+}
+
+void http_multi_free(struct http_multi *m)
+{
+    if (!m)
+        return;
+    free_list(m->queued);
+    free_list(m->waiting);
+    free_list(m->finished);
+    while (m->active) {
+        struct xfer *x = m->active;
+        m->active = x->next;
+        curl_multi_remove_handle(m->multi, x->h);
+        end_try(x->h, &x->st, x->headers, x->mime);
+        curl_easy_cleanup(x->h);
+        xfer_free(x);
+    }
+    for (int i = 0; i < m->npool; i++)
+        curl_easy_cleanup(m->pool[i]);
+    free(m->pool);
+    curl_multi_cleanup(m->multi);
+    free(m);
+}
+
+void http_multi_add(struct http_multi *m, const struct http_request *req, void *tag)
+{
+    struct xfer *x = xcalloc(1, sizeof *x);
+    x->tag = tag;
+    x->method = xstrdup(req->method ? req->method : "GET");
+    x->path = xstrdup(req->path ? req->path : "/");
+    x->body = dup_or_null(req->body);
+    x->key = dup_or_null(req->idempotency_key);
+    x->extra = dup_or_null(req->extra_header);
+    x->req = (struct http_request){ .method = x->method, .path = x->path, .body = x->body,
+                                    .idempotency_key = x->key, .no_auth = req->no_auth,
+                                    .extra_header = x->extra };
+    buf_init(&x->url);
+    full_url(m->c, &x->req, &x->url);
+    http_response_init(&x->resp);
+    err_clear(&x->err);
+    x->attempt = -1;
+    *m->queued_tail = x;
+    m->queued_tail = &x->next;
+    m->count++;
+}
+
+size_t http_multi_pending(const struct http_multi *m)
+{
+    return m->count;
+}
+
+static void finish(struct http_multi *m, struct xfer *x)
+{
+    x->resp.elapsed_ms = now_ms() - x->start;
+    if (x->rc == 0)
+        keep_info_only(&x->err, x->resp.status);
+    x->next = NULL;
+    *m->finished_tail = x;
+    m->finished_tail = &x->next;
+}
+
+/* Starts the next try of x (its first when attempt is -1). */
+static void start_try(struct http_multi *m, struct xfer *x)
+{
+    double t = now_ms();
+    if (x->attempt < 0) {
+        x->start = t;
+        x->deadline = t + m->c->opts.timeout_s * 1000.0;
+        set_what(&x->err, &x->req);
+    }
+    x->attempt++;
+    if (ch_interrupted) {
+        x->rc = err_set(&x->err, CH_INTERRUPTED, "interrupted", NULL, "interrupted");
+        finish(m, x);
+        return;
+    }
+    response_reset_try(&x->resp);
+    x->st = (struct try_state){ &x->resp, 0, strcmp(x->method, "HEAD") == 0, -1 };
+    x->h = m->npool > 0 ? m->pool[--m->npool] : curl_easy_init();
+    x->t0 = t;
+    trace_request(m->c, &x->req, x->url.data, x->attempt);
+    CURLcode cc = x->h ? setup_try(m->c, x->h, &x->req, x->url.data, x->deadline - t, &x->st,
+                                   x->errbuf, &x->headers, &x->mime)
+                       : CURLE_OUT_OF_MEMORY;
+    if (cc == CURLE_OK) {
+        curl_easy_setopt(x->h, CURLOPT_PRIVATE, (void *)x);
+        if (curl_multi_add_handle(m->multi, x->h) == CURLM_OK) {
+            m->running++;
+            x->next = m->active;
+            m->active = x;
+            return;
+        }
+        cc = CURLE_FAILED_INIT;
+    }
+    /* It never started: judge it as a failed try. */
+    if (x->h) {
+        end_try(x->h, &x->st, x->headers, x->mime);
+        give_back_handle(m, x->h);
+        x->h = NULL;
+    }
+    x->rc = network_error(m->c, x->errbuf, cc, 0, &x->err);
+    finish(m, x);
+}
+
+/* A try inside curl ended with cc: judge it, then finish x or park it until its next try. */
+static void try_ended(struct http_multi *m, struct xfer *x, CURLcode cc)
+{
+    for (struct xfer **pp = &m->active; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            break;
+        }
+    curl_multi_remove_handle(m->multi, x->h);
+    m->running--;
+    end_try(x->h, &x->st, x->headers, x->mime);
+    give_back_handle(m, x->h);
+    x->h = NULL;
+    x->headers = NULL;
+    x->mime = NULL;
+    double t1 = now_ms();
+    struct verdict v = judge_try(m->c, &x->req, x->errbuf, cc, &x->st, &x->resp, x->attempt,
+                                 x->start, x->deadline, x->t0, t1, &x->err);
+    x->rc = v.rc;
+    if (v.done) {
+        finish(m, x);
+        return;
+    }
+    x->wake_at = t1 + v.wait_ms;
+    x->next = m->waiting;
+    m->waiting = x;
+}
+
+/* Starts what may start: retries that are due, then queued transfers, up to `parallel`. */
+static void start_due(struct http_multi *m, double *next_wake)
+{
+    double t = now_ms();
+    *next_wake = -1;
+    for (struct xfer **pp = &m->waiting; *pp;) {
+        struct xfer *x = *pp;
+        if (m->running < m->parallel && (x->wake_at <= t || ch_interrupted)) {
+            *pp = x->next;
+            start_try(m, x);
+            continue;
+        }
+        if (*next_wake < 0 || x->wake_at < *next_wake)
+            *next_wake = x->wake_at;
+        pp = &x->next;
+    }
+    while (m->running < m->parallel && m->queued) {
+        struct xfer *x = m->queued;
+        m->queued = x->next;
+        if (!m->queued)
+            m->queued_tail = &m->queued;
+        start_try(m, x);
+    }
+}
+
+int http_multi_next(struct http_multi *m, void **tag, struct http_response *resp,
+                    struct ch_error *err, int *rc)
+{
+    for (;;) {
+        if (m->finished) {
+            struct xfer *x = m->finished;
+            m->finished = x->next;
+            if (!m->finished)
+                m->finished_tail = &m->finished;
+            m->count--;
+            *tag = x->tag;
+            *rc = x->rc;
+            if (err)
+                *err = x->err;
+            if (resp) {
+                http_response_free(resp);
+                *resp = x->resp;                 /* hands the body over */
+                http_response_init(&x->resp);
+            }
+            xfer_free(x);
+            return 1;
+        }
+        if (m->count == 0)
+            return 0;
+        double next_wake;
+        start_due(m, &next_wake);
+        if (m->finished)
+            continue;
+        int still = 0;
+        curl_multi_perform(m->multi, &still);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct xfer *x = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (x)
+                try_ended(m, x, msg->data.result);
+        }
+        if (m->finished)
+            continue;
+        /* Wait for network activity, the next retry, or 100 ms to notice Ctrl-C. */
+        int ms = 100;
+        if (next_wake >= 0) {
+            double d = next_wake - now_ms();
+            if (d < ms)
+                ms = d < 0 ? 0 : (int)d + 1;
+        }
+        if (m->running > 0)
+            curl_multi_poll(m->multi, NULL, 0, ms, NULL);
+        else if (ms > 0)
+            wait_ms(ms);
+        /* Ctrl-C: the progress callback aborts what runs, start_due fails the rest at once. */
+    }
 }
 
 /* ---- misc ---- */

@@ -75,6 +75,23 @@ const struct http_opts *http_client_opts(const struct http_client *c);
 int http_perform(struct http_client *c, const struct http_request *req,
                  struct http_response *resp, struct ch_error *err);
 void http_response_init(struct http_response *r);
+
+/* Many requests at once over libcurl's multi interface (batch mode): at most `parallel`
+ * transfers run together over a shared connection pool (keep-alive; HTTP/2 multiplexing where
+ * the service offers it), each with the same budget, retries and errors as http_perform. No
+ * uploads. Requests are copied; finished ones come back in completion order. */
+struct http_multi;
+struct http_multi *http_multi_new(struct http_client *c, int parallel);
+/* Aborts whatever is still queued or running. */
+void http_multi_free(struct http_multi *m);
+void http_multi_add(struct http_multi *m, const struct http_request *req, void *tag);
+/* Requests added and not yet handed back by http_multi_next. */
+size_t http_multi_pending(const struct http_multi *m);
+/* Drives the transfers until one request is finished, then returns 1 with its tag, *rc and
+ * err as http_perform would give them, and resp (freed and refilled; call
+ * http_response_free at the end). Returns 0 when nothing is pending. */
+int http_multi_next(struct http_multi *m, void **tag, struct http_response *resp,
+                    struct ch_error *err, int *rc);
 void http_response_free(struct http_response *r);
 
 /* A random Idempotency-Key (UUIDv4 text, 36 chars + NUL). */
