@@ -290,7 +290,7 @@ int batch_run(struct session *s, const char *file, int parallel, const struct ba
     r.slots = xcalloc(r.window, sizeof *r.slots);
     r.progress = s->stderr_tty && s->verbosity == 0;
     r.started_ms = now_ms();
-    int eof = 0, write_failed = 0;
+    int eof = 0, write_failed = 0, warned = 0;
     struct http_response resp;
     http_response_init(&resp);
 
@@ -298,6 +298,11 @@ int batch_run(struct session *s, const char *file, int parallel, const struct ba
         while (!eof && !r.fatal && r.admitted - r.printed < r.window) {
             if (admit(&r, rd, m) <= 0)
                 eof = 1;
+            if (!warned && batch_ignored_columns(rd)[0]) {
+                warned = 1;
+                msg_warn(s, _("--batch: ignoring CSV columns this command does not use: %s"),
+                         batch_ignored_columns(rd));
+            }
             if (http_multi_pending(m) >= (size_t)parallel)
                 break;   /* enough in flight: answer some before reading further */
         }

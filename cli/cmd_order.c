@@ -619,7 +619,7 @@ static int audit_line_answer(void *ctx, struct batch_job *job, int rc, cJSON *do
     struct audit_line *l = job->state;
     if (!rc && !cJSON_IsObject(doc))
         rc = err_set(err, CH_SERVICE, "malformed_response", job->what,
-                     "malformed response: %s", "expected a JSON object");
+                     "malformed response: expected a JSON object");
     if (rc) {
         cJSON_Delete(doc);
         order_hint(err);

@@ -19,6 +19,7 @@ struct batch_reader {
     long long size;      /* bytes in the file when it is a regular file, else -1 */
     long long offset;    /* bytes read so far */
     char *line;          /* BATCH_LINE_MAX + 2 bytes */
+    char ignored[256];   /* CSV columns that name no field, "note, comment" */
 };
 
 int batch_open(const char *field, const char *path, struct batch_reader **out,
@@ -50,6 +51,11 @@ void batch_set_fields(struct batch_reader *r, const char *const *fields, int bar
 {
     r->fields = fields;
     r->bare_ok = bare_ok;
+}
+
+const char *batch_ignored_columns(const struct batch_reader *r)
+{
+    return r->ignored;
 }
 
 void batch_progress(const struct batch_reader *r, long long *done, long long *total)
@@ -209,7 +215,7 @@ static cJSON *from_csv(const struct batch_reader *r, const char *line, struct ch
     for (int i = 0; i < n; i++) {
         const char *k = cJSON_GetArrayItem(r->header, i)->valuestring;
         const char *v = cJSON_GetArrayItem(fields, i)->valuestring;
-        if (*v)
+        if (*v && *k && known_field(r, k))
             cJSON_AddStringToObject(out, k, v);
     }
     cJSON_Delete(fields);
@@ -296,15 +302,22 @@ int batch_next(struct batch_reader *r, int *line_no, cJSON **input, struct ch_er
             cJSON *h = csv_fields(line);
             cJSON *names = cJSON_CreateArray();
             const cJSON *it;
-            int bad = h == NULL;
+            int known = 0;
+            size_t o = 0;
             cJSON_ArrayForEach(it, h) {
                 char *k = key_name(it->valuestring);
-                bad = bad || !*k || !known_field(r, k);
+                if (*k && known_field(r, k)) {
+                    known++;
+                } else if (o + strlen(k) + 3 < sizeof r->ignored) {
+                    o += (size_t)snprintf(r->ignored + o, sizeof r->ignored - o, "%s%s",
+                                          o ? ", " : "", *k ? k : "\"\"");
+                }
                 cJSON_AddItemToArray(names, cJSON_CreateString(k));
                 free(k);
             }
             cJSON_Delete(h);
-            if (bad) {
+            if (!known) {
+                r->ignored[0] = '\0';
                 cJSON_Delete(names);
                 char list[256];
                 field_list(r, list, sizeof list);

@@ -18,9 +18,12 @@ struct batch_reader;
 int batch_open(const char *field, const char *path, struct batch_reader **out,
                struct ch_error *err);
 /* The names a line may carry (after `_` -> `-`; NULL-terminated; NULL = any), and whether a
- * bare argument is an input. Unknown JSON keys make that line an error; a CSV header with an
- * unknown name (e.g. a data row where the header should be) ends the batch. */
+ * bare argument is an input. Unknown JSON keys make that line an error. A CSV header's columns
+ * that name no field are ignored (spreadsheets carry extra columns); a header that names none
+ * at all (a data row where the header should be) ends the batch. */
 void batch_set_fields(struct batch_reader *r, const char *const *fields, int bare_ok);
+/* The CSV header's columns that name no field (ignored), "note, comment", or "". */
+const char *batch_ignored_columns(const struct batch_reader *r);
 /* Bytes read so far and the file's size (-1 when not a regular file), for progress. */
 void batch_progress(const struct batch_reader *r, long long *done, long long *total);
 /* The next input: 1 and *input (caller cJSON_Delete's it), 0 at the end, -1 for a line

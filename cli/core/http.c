@@ -41,6 +41,7 @@ struct try_state {
     int oversized;                /* the body passed (or was announced over) HTTP_MAX_BODY */
     int is_head;
     long long content_length;     /* -1 when not announced */
+    long new_connections;         /* connections this try opened (0: one was reused) */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -398,13 +399,14 @@ static void trace_request(const struct http_client *c, const struct http_request
     fflush(f);
 }
 
-static void trace_response(const struct http_client *c, const struct http_response *r, double ms)
+static void trace_response(const struct http_client *c, const struct http_response *r, double ms,
+                           long new_connections)
 {
     FILE *f = c->opts.trace;
     if (c->opts.verbose < 1 || !f)
         return;
-    fprintf(f, "< %ld %.0f ms %s%s\n", r->status, ms, r->request_id[0] ? r->request_id : "-",
-            r->replayed ? " (replayed)" : "");
+    fprintf(f, "< %ld %.0f ms %s%s%s\n", r->status, ms, r->request_id[0] ? r->request_id : "-",
+            r->replayed ? " (replayed)" : "", new_connections > 0 ? " (new connection)" : "");
     if (c->opts.verbose >= 2)
         trace_body(c, "<", r->body.data, r->body.len);
     fflush(f);
@@ -530,9 +532,11 @@ static CURLcode setup_try(struct http_client *c, CURL *h, const struct http_requ
  * caller's body left in the handle. */
 static void end_try(CURL *h, struct try_state *st, struct curl_slist *headers, curl_mime *mime)
 {
-    long status = 0;
+    long status = 0, connects = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
     st->resp->status = status;
+    st->new_connections = connects;
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     if (mime) {
@@ -792,7 +796,7 @@ static struct verdict judge_try(struct http_client *c, const struct http_request
         return v;
     }
 
-    trace_response(c, resp, t1 - t0);
+    trace_response(c, resp, t1 - t0, st->new_connections);
     if (!can_retry || !status_retryable(resp->status))
         return v;
     double wait;
@@ -858,7 +862,7 @@ int http_perform(struct http_client *c, const struct http_request *req,
             break;
         }
         response_reset_try(resp);
-        struct try_state st = { resp, 0, strcmp(method, "HEAD") == 0, -1 };
+        struct try_state st = { resp, 0, strcmp(method, "HEAD") == 0, -1, 0 };
         double t0 = now_ms();
         trace_request(c, req, url.data, attempt);
         CURLcode cc = perform_once(c, req, url.data, deadline - t0, &st);
@@ -1043,7 +1047,7 @@ static void start_try(struct http_multi *m, struct xfer *x)
         return;
     }
     response_reset_try(&x->resp);
-    x->st = (struct try_state){ &x->resp, 0, strcmp(x->method, "HEAD") == 0, -1 };
+    x->st = (struct try_state){ &x->resp, 0, strcmp(x->method, "HEAD") == 0, -1, 0 };
     x->h = m->npool > 0 ? m->pool[--m->npool] : curl_easy_init();
     x->t0 = t;
     trace_request(m->c, &x->req, x->url.data, x->attempt);
