@@ -28,7 +28,8 @@
 #   BENCH_BUDGET_MS (5), BENCH_COMPLETE_BUDGET_MS (10), BENCH_RUNS (200), BENCH_WARMUP (20),
 #   BENCH_REQ_RUNS (100: one-request runs each), BENCH_LINES (10000), BENCH_BIG_LINES (100000;
 #   0 skips it), BENCH_LOOP_LINES (1000), BENCH_PARALLEL (8), BENCH_WRK_SECONDS (10),
-#   BENCH_WRK_THREADS (2), BENCH_SKIP_SERVICE=1 (only step 0 and 1).
+#   BENCH_WRK_THREADS (2), BENCH_BATCH_TIMEOUT (600 s: a batch stopped after that is reported
+#   as broken), BENCH_SKIP_SERVICE=1 (only step 0 and 1).
 set -eu
 umask 077
 root=$(CDPATH='' cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +43,7 @@ req_runs=${BENCH_REQ_RUNS:-100}
 lines=${BENCH_LINES:-10000}
 big_lines=${BENCH_BIG_LINES:-100000}
 loop_lines=${BENCH_LOOP_LINES:-1000}
+batch_timeout=${BENCH_BATCH_TIMEOUT:-600}
 parallel=${BENCH_PARALLEL:-8}
 wrk_seconds=${BENCH_WRK_SECONDS:-10}
 wrk_threads=${BENCH_WRK_THREADS:-2}
@@ -86,7 +88,12 @@ export CARHELP_CONFIG_DIR="$tmp/config" CARHELP_STATE_DIR="$tmp/state" CARHELP_C
 unset CARHELP_PROFILE CARHELP_TIMEOUT CARHELP_RETRIES 2>/dev/null || true
 
 status=0
-broken() { echo "bench: BROKEN: $*" >&2; status=1; }
+broken_n=0
+broken() { echo "bench: BROKEN: $*" >&2; status=1; broken_n=$((broken_n + 1)); }
+# verdict BAD OK: BROKEN when BAD is 1 (a measurement of the row broke), else MET or NOT MET.
+verdict() { if [ "$1" = 1 ]; then echo BROKEN; elif [ "$2" = 1 ]; then echo MET; else echo 'NOT MET'; fi; }
+# ok CMD...: 1 when CMD succeeds, else 0.
+ok() { if "$@"; then echo 1; else echo 0; fi; }
 note() { echo "bench: $*" >&2; }
 now_ns() { date +%s%N; }
 # awk arithmetic on strings of numbers: calc 'a / b' a=1 b=2
@@ -180,6 +187,7 @@ printf '%s\n' "$staff_password" | "$carhelp" login --staff "$staff_id" >/dev/nul
 curl -sf -H @"$tmp/auth.header" -H 'Content-Type: application/json' \
     --data-binary '{"phone":"13800138000","member_id":"M100001"}' "$url/v1/accounts/verify" >/dev/null ||
     { echo "bench: verify with curl failed" >&2; exit 1; }
+m=$broken_n
 a=$("$carhelp" order show "$order_id" --json | jq -r .id) || a=''
 b=$(curl -sf -H @"$tmp/auth.header" "$url/v1/orders/$order_id" | jq -r .id) || b=''
 if [ "$a" != "$order_id" ] || [ "$b" != "$order_id" ]; then
@@ -196,7 +204,7 @@ rc_=$(mean_ms 'carhelp order show' "$tmp/req.json"); rcs=$(sd_ms 'carhelp order 
 ru=$(mean_ms 'curl GET' "$tmp/req.json"); rus=$(sd_ms 'curl GET' "$tmp/req.json")
 rcc=$(cpu_ms 'carhelp order show' "$tmp/req.json"); ruc=$(cpu_ms 'curl GET' "$tmp/req.json")
 req_ratio=$(calc 'a / b' -v a="$rc_" -v b="$ru")
-if ratio_ok "$req_ratio" 1.2; then req_met=MET; else req_met='NOT MET'; fi
+req_met=$(verdict $((broken_n > m)) "$(ok ratio_ok "$req_ratio" 1.2)")
 printf '\ncarhelp order show --json: mean %.2f ms (sd %.2f, %d runs), CPU %.2f ms\n' "$rc_" "$rcs" "$req_runs" "$rcc"
 printf 'curl -s GET /v1/orders/ID:  mean %.2f ms (sd %.2f, %d runs), CPU %.2f ms\n' "$ru" "$rus" "$req_runs" "$ruc"
 printf 'ratio carhelp/curl: %.2f; the service spent %s s of CPU on the %d requests\n' "$req_ratio" \
@@ -269,50 +277,58 @@ check_out() {
 run_batch() {
     gen "$1" "$2"
     sa=$(srv_cpu); ta=$(now_ns)
+    # GNU time's %M over timeout is the max RSS of carhelp, timeout's child.
+    b_rc=0
     # shellcheck disable=SC2086  # batch_cmd and par_opt are words
-    "$gnu_time" -o "$2.time" -f '%M %U %S' "$carhelp" $batch_cmd --batch "$2.in" --json $par_opt \
-        >"$2.out" 2>"$2.err" || true
+    "$gnu_time" -o "$2.time" -f '%M %U %S' timeout "$batch_timeout" \
+        "$carhelp" $batch_cmd --batch "$2.in" --json $par_opt >"$2.out" 2>"$2.err" || b_rc=$?
     tb=$(now_ns); sb=$(srv_cpu)
-    if ! problems=$(check_out "$2.out" "$1"); then
+    if [ "$b_rc" = 124 ]; then
+        broken "batch of $1 lines: not finished after ${batch_timeout} s (BENCH_BATCH_TIMEOUT), stopped"
+    elif ! problems=$(check_out "$2.out" "$1"); then
         broken "batch of $1 lines: $problems"
         head -3 "$2.err" >&2
     fi
     b_wall=$(calc '(b - a) / 1e9' -v a="$ta" -v b="$tb")
-    b_rate=$(calc 'n / w' -v n="$1" -v w="$b_wall")
+    b_rate=$(calc 'n / w' -v n="$(wc -l <"$2.out")" -v w="$b_wall")    # lines done per second
     b_rss=$(awk 'END { print $1 }' "$2.time")
     b_cpu=$(awk 'END { print $2 + $3 }' "$2.time")
     b_srv=$(calc 'b - a' -v a="$sa" -v b="$sb")
 }
 
 note "batch: carhelp $batch_cmd --batch, $lines lines ${par_opt:+($par_opt)}"
+m=$broken_n
 run_batch "$lines" "$tmp/b1"
+b1_bad=$((broken_n > m))
 rate=$b_rate; rss1=$b_rss
 printf '\nbatch: %s\n' "$what"
-printf 'carhelp --batch %d lines %s: %.2f s, %.0f lines/s; carhelp CPU %.2f s, max RSS %d KiB; service CPU %.2f s\n' \
-    "$lines" "${par_opt:-(sequential)}" "$b_wall" "$b_rate" "$b_cpu" "$b_rss" "$b_srv"
+printf 'carhelp --batch %d lines %s: %.2f s, %.0f lines/s; carhelp CPU %.2f s, max RSS %d KiB; service CPU %.2f s (%.0f %% of one core)\n' \
+    "$lines" "${par_opt:-(sequential)}" "$b_wall" "$b_rate" "$b_cpu" "$b_rss" "$b_srv" "$(calc '100 * s / w' -v s="$b_srv" -v w="$b_wall")"
 
 note "batch: a shell loop calling curl once per line, $loop_lines lines"
 head -n "$loop_lines" "$tmp/b1.req" >"$tmp/loop.req"
+m=$broken_n
 tab=$(printf '\t')
 sa=$(srv_cpu); ta=$(now_ns)
 while IFS="$tab" read -r _method path body; do
     if [ -n "$body" ]; then
-        curl -s -w '\n' -H @"$tmp/auth.header" -H 'Content-Type: application/json' \
+        curl -s -m 30 -w '\n' -H @"$tmp/auth.header" -H 'Content-Type: application/json' \
             --data-binary "$body" "$url$path"
     else
-        curl -s -w '\n' -H @"$tmp/auth.header" "$url$path"
+        curl -s -m 30 -w '\n' -H @"$tmp/auth.header" "$url$path"
     fi
 done <"$tmp/loop.req" >"$tmp/loop.out"
 tb=$(now_ns); sb=$(srv_cpu)
 ok=$(jq -r 'has("error") | not' "$tmp/loop.out" | grep -c true) || ok=0
 [ "$ok" -eq "$loop_lines" ] || broken "curl loop: $ok of $loop_lines answers without an error"
+loop_bad=$((broken_n > m || b1_bad))
 loop_wall=$(calc '(b - a) / 1e9' -v a="$ta" -v b="$tb")
 loop_rate=$(calc 'n / w' -v n="$loop_lines" -v w="$loop_wall")
 printf 'shell loop, curl once a line, %d lines (lines/s compared): %.2f s, %.1f lines/s; service CPU %.2f s\n' \
     "$loop_lines" "$loop_wall" "$loop_rate" "$(calc 'b - a' -v a="$sa" -v b="$sb")"
 
 note "batch: wrk -c $parallel -t $wrk_threads -d ${wrk_seconds}s, the same requests"
-sa=$(srv_cpu)
+sa=$(srv_cpu); m=$broken_n
 wrk -c "$parallel" -t "$wrk_threads" -d "${wrk_seconds}s" -s "$root/bench/wrk.lua" "$url" -- \
     "$tmp/auth.header" "$tmp/b1.req" >"$tmp/wrk.out" 2>&1 || broken "wrk failed: $(tail -3 "$tmp/wrk.out")"
 sb=$(srv_cpu)
@@ -328,34 +344,37 @@ else
     broken "wrk printed no summary"
 fi
 wrk_srv=$(calc 'b - a' -v a="$sa" -v b="$sb")
+wrk_bad=$((broken_n > m || b1_bad))
 printf 'wrk -c %d -t %d -d %ss (the service'"'"'s ceiling): %d requests, %.0f requests/s, mean latency %.2f ms; service CPU %.2f s (%.0f %% of one core)\n' \
     "$parallel" "$wrk_threads" "$wrk_seconds" "$wrk_req" "$wrk_rate" "$wrk_lat" "$wrk_srv" \
     "$(calc '100 * s / d' -v s="$wrk_srv" -v d="$wrk_seconds")"
 loop_ratio=$(calc 'a / b' -v a="$rate" -v b="$loop_rate")
 wrk_pct=$(calc '100 * a / b' -v a="$rate" -v b="$wrk_rate")
 printf 'ratios: carhelp batch / curl loop %.1fx, carhelp batch / wrk %.0f %%\n' "$loop_ratio" "$wrk_pct"
-if ratio_ok 20 "$loop_ratio"; then loop_met=MET; else loop_met='NOT MET'; fi
-if ratio_ok 70 "$wrk_pct"; then wrk_met=MET; else wrk_met='NOT MET'; fi
+loop_met=$(verdict "$loop_bad" "$(ok ratio_ok 20 "$loop_ratio")")
+wrk_met=$(verdict "$wrk_bad" "$(ok ratio_ok 70 "$wrk_pct")")
 
 # ---- 4: peak memory ------------------------------------------------------------------------
 if [ "$big_lines" -gt 0 ]; then
     note "memory: carhelp $batch_cmd --batch, $big_lines lines"
+    m=$broken_n
     run_batch "$big_lines" "$tmp/b2"
+    b2_bad=$((broken_n > m))
     rm -f "$tmp/b2.in" "$tmp/b2.req" "$tmp/b2.out"
     rss2=$b_rss
-    printf 'carhelp --batch %d lines %s: %.2f s, %.0f lines/s; carhelp CPU %.2f s, max RSS %d KiB; service CPU %.2f s\n' \
-        "$big_lines" "${par_opt:-(sequential)}" "$b_wall" "$b_rate" "$b_cpu" "$b_rss" "$b_srv"
+    printf 'carhelp --batch %d lines %s: %.2f s, %.0f lines/s; carhelp CPU %.2f s, max RSS %d KiB; service CPU %.2f s (%.0f %% of one core)\n' \
+        "$big_lines" "${par_opt:-(sequential)}" "$b_wall" "$b_rate" "$b_cpu" "$b_rss" "$b_srv" "$(calc '100 * s / w' -v s="$b_srv" -v w="$b_wall")"
 else
-    rss2=''
+    rss2=''; b2_bad=0
 fi
 # Under 16 MiB both; "the same": the big batch within 10 % of the small one's peak.
 max_rss=$rss1
 [ -z "$rss2" ] || [ "$rss2" -le "$max_rss" ] || max_rss=$rss2
-if [ "$max_rss" -lt 16384 ]; then mem_met=MET; else mem_met='NOT MET'; fi
+mem_met=$(verdict $((b1_bad || b2_bad)) "$(ok [ "$max_rss" -lt 16384 ])")
 if [ -z "$rss2" ]; then
-    flat_met='not measured (BENCH_BIG_LINES=0)'; flat_txt="$lines lines only"
+    flat_met='not measured'; flat_txt="BENCH_BIG_LINES=0: $lines lines only"
 else
-    if ratio_ok "$rss2" "$(calc '1.1 * a' -v a="$rss1")"; then flat_met=MET; else flat_met='NOT MET'; fi
+    flat_met=$(verdict $((b1_bad || b2_bad)) "$(ok ratio_ok "$rss2" "$(calc '1.1 * a' -v a="$rss1")")")
     flat_txt=$(printf '%d -> %d KiB (%+.1f %%)' "$rss1" "$rss2" "$(calc '100 * (b - a) / a' -v a="$rss1" -v b="$rss2")")
 fi
 
