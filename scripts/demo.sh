@@ -114,6 +114,13 @@ step 1 "A caller gets the last four wrong: not verified, attempts left shown (ex
 step 0 "张伟 calls about his account: verified by his member ID" \
     -- account verify --phone 13700001111 --member M100003
 step 0 "Verified, staff may look at it: 张伟's account is frozen" -- account show acc_1003
+printf 'phone,member\n13800138000,M100001\n13912345678,M100002\n13700001111,M100003\n' \
+    >"$tmp/members.csv"
+step 0 "Many callers at once: one process verifies a whole list (CSV or JSON lines), 8 requests in flight, NDJSON out in input order" \
+    -- account verify --batch "$tmp/members.csv"
+printf '京AD12345\n京B67890\n沪AD54321\n' >"$tmp/fleet.txt"
+step 0 "Which of our cars are offline? The fleet list in one go (one line per car)" \
+    -- vehicle show --batch "$tmp/fleet.txt" --parallel 3
 step 8 "A car that cannot be reached: staff try to unlock 京B67890 (offline) for a caller; the plate is named again, the reason is audited, and it fails with what to do (exit 8)" \
     -- unlock 京B67890 --reason "caller locked out, ticket pending" --confirm 京B67890
 step 0 "Log out again" -- logout
