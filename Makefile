@@ -21,6 +21,14 @@ PYTHON      ?= /usr/bin/python3
 BUILD       ?= build
 SANITIZE    ?=
 PYTEST_FLAGS ?= -q -rfEs -p no:cacheprovider
+# The e2e and contract suites run on TEST_JOBS pytest-xdist workers (1: in one process); each
+# worker has its own service, and every test its own folders and ports.
+TEST_JOBS   ?= $(JOBS)
+PYTEST_XDIST = $(if $(filter-out 0 1,$(TEST_JOBS)),$(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo '-n $(TEST_JOBS)'))
+# VALGRIND=1 (`make check VALGRIND=1`): the e2e suite starts every carhelp under valgrind
+# memcheck; a memory error or a definite/indirect leak fails it (tests/pylib/chtest.py writes the
+# wrapper; tests/valgrind.supp; one log per process in $(BUILD)/valgrind/logs/).
+VALGRIND    ?=
 comma       := ,
 WERROR      ?=
 VERSION     := 0.1.0
@@ -81,6 +89,9 @@ CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/completion_scripts.o
 COMPLETIONS := completions/carhelp.bash completions/_carhelp completions/carhelp.fish
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The fuzz harnesses (tests/fuzz/fuzz_T.c), and each built with replay.c for `make unit`.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay_%)
 
 CARHELP := $(BUILD)/carhelp
 # Message catalogues: po/LANG.po -> $(BUILD)/locale/LANG/LC_MESSAGES/carhelp.mo (next to the
@@ -145,7 +156,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORELIB) $(FLAGS_STAMP)
 	    $(call pc_libs,$(CLI_LINK_PKGS) $(TEST_PKGS)) $(CLI_LINK_EXTRA) -lm
 
 deps:
-	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh
+	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh $(if $(VALGRIND),valgrind)
 
 tools:
 	@scripts/tools.sh
@@ -155,22 +166,24 @@ tools:
 # this order, stopping at the first failure.
 check: deps
 	@echo "== build ($(CC), -Werror$(if $(SANITIZE),$(comma) -fsanitize=$(SANITIZE)), $(BUILD)/)"
-	@$(SUBMAKE) WERROR=1 all $(UNIT_BIN)
+	@$(SUBMAKE) WERROR=1 all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@echo "== tools (pinned npm tools in tools/node_modules)"
 	@$(SUBMAKE) WERROR=1 tools
 	@echo "== unit tests"
 	@$(MAKE) --no-print-directory WERROR=1 unit
 	@echo "== lint"
 	@$(MAKE) --no-print-directory WERROR=1 lint
-	@echo "== end-to-end tests"
+	@echo "== end-to-end tests$(if $(VALGRIND), (every carhelp under valgrind))"
 	@$(MAKE) --no-print-directory WERROR=1 e2e
 	@echo "== contract tests (through Prism)"
 	@$(MAKE) --no-print-directory WERROR=1 contract
 	@echo "== make check: all passed ($(BUILD)/$(if $(SANITIZE), SANITIZE=$(SANITIZE)))"
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(FUZZ_REPLAY)
 	@set -e; n=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t; n=$$((n + 1)); done; \
 	    echo "unit: $$n test programs passed"
+	@set -e; for t in $(FUZZ_TARGETS); do $(BUILD)/tests/fuzz/replay_$$t \
+	    tests/fuzz/regressions/$$t tests/fuzz/corpus/$$t; done
 
 lint: lint-api lint-man
 
@@ -182,11 +195,12 @@ lint-man:
 
 e2e: all
 	CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) \
-	    $(PYTHON) -m pytest $(PYTEST_FLAGS) tests/e2e
+	    $(if $(VALGRIND),CARHELP_VALGRIND=$(abspath $(BUILD))/valgrind) \
+	    $(PYTHON) -m pytest $(PYTEST_FLAGS) $(PYTEST_XDIST) tests/e2e
 
 contract: all
 	CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) \
-	    $(PYTHON) -m pytest $(PYTEST_FLAGS) tests/contract
+	    $(PYTHON) -m pytest $(PYTEST_FLAGS) $(PYTEST_XDIST) tests/contract
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -195,6 +209,70 @@ demo: deps
 bench: all
 	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh bench
 	@CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) bench/run.sh
+
+# Fuzzing (issue 10; tests/fuzz/, docs/DECISIONS.md): one libFuzzer harness per target,
+# built with clang -fsanitize=fuzzer,address,undefined into $(BUILD)/fuzz/. `make fuzz` runs
+# each for FUZZ_SECONDS (CI: 60), -j$(JOBS) at a time, from the seeds in tests/fuzz/corpus/T/
+# (new inputs go to $(BUILD)/fuzz/corpus/T/). A crash fails the run and leaves its input in
+# $(BUILD)/fuzz/crashes/T/; once fixed it goes to tests/fuzz/regressions/T/, which `make unit`
+# replays (with the seeds) through the same harnesses built with $(CC) and replay.c.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 300
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=c11 -Wall -Wextra $(FUZZ_SAN)
+FUZZ_OBJ     := $(BUILD)/fuzz/obj
+FUZZ_CORELIB := $(BUILD)/fuzz/libcarhelpcore.a
+FUZZ_CLI_OBJ := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(filter-out cli/main.c,$(CLI_SRC))) \
+                $(FUZZ_OBJ)/gen/completion_scripts.o
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+# Per target: the HTTP stub instead of http.c (response), the CLI frame without main.c (complete).
+fuzz_extra = $(if $(filter response,$(1)),$(2)/tests/fuzz/http_stub.$(3)) \
+             $(if $(filter complete,$(1)),$(4))
+
+$(FUZZ_OBJ)/cli/%.o: LOCALE_CPPFLAGS = -DLOCALEDIR='"$(LOCALEDIR)"'
+$(FUZZ_OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(LOCALE_CPPFLAGS) -Itests/fuzz $(call pc_cflags,$(CLI_PKGS)) \
+	    $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_OBJ)/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_CORELIB): $(CORE_SRC:%.c=$(FUZZ_OBJ)/%.o)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: $(FUZZ_OBJ)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)/tests/fuzz/fuzz.o \
+                      $(FUZZ_OBJ)/tests/fuzz/http_stub.o $(FUZZ_CLI_OBJ) $(FUZZ_CORELIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $(filter %/fuzz_$*.o %/fuzz.o,$^) \
+	    $(call fuzz_extra,$*,$(FUZZ_OBJ),o,$(FUZZ_CLI_OBJ)) $(FUZZ_CORELIB) \
+	    $(call pc_libs,$(CLI_LINK_PKGS)) $(CLI_LINK_EXTRA) -lm
+
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.c tests/fuzz/replay.c \
+                              tests/fuzz/http_stub.c $(filter-out %/main.o,$(CLI_OBJ)) $(CORELIB) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(call pc_cflags,$(CLI_PKGS)) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    $(filter-out %/http_stub.c,$(filter %.c,$^)) $(call fuzz_extra,$*,.,c,$(filter-out %/main.o,$(CLI_OBJ))) \
+	    $(CORELIB) $(call pc_libs,$(CLI_LINK_PKGS)) $(CLI_LINK_EXTRA) -lm
+
+fuzz:
+	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh fuzz
+	@$(SUBMAKE) $(FUZZ_BIN)
+	@start=$$(date +%s); $(SUBMAKE) $(FUZZ_TARGETS:%=fuzz-run-%) && \
+	    echo "fuzz: $(words $(FUZZ_TARGETS)) targets, $(FUZZ_SECONDS) s each, no crash ($$(($$(date +%s) - start)) s)"
+
+fuzz-run-%: $(BUILD)/fuzz/fuzz_%
+	@mkdir -p $(BUILD)/fuzz/corpus/$* $(BUILD)/fuzz/crashes/$*
+	@echo "== fuzz $* ($(FUZZ_SECONDS) s, log in $(BUILD)/fuzz/$*.log)"
+	@if $< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/crashes/$*/ $(BUILD)/fuzz/corpus/$* tests/fuzz/corpus/$* \
+	        > $(BUILD)/fuzz/$*.log 2>&1; then \
+	    awk '$$3 == "cov:" {c=$$4; f=$$6; k=$$8} /average_exec_per_sec/{e=$$2} /number_of_executed_units/{n=$$2} \
+	        END {printf "fuzz %s: %s runs, %s exec/s, cov %s, ft %s, corpus %s\n", "$*", n, e, c, f, k}' $(BUILD)/fuzz/$*.log; \
+	else \
+	    tail -n 60 $(BUILD)/fuzz/$*.log; \
+	    echo "fuzz $*: FAILED; the input is in $(BUILD)/fuzz/crashes/$*/ (replay: $< FILE)"; exit 1; \
+	fi
 
 install: all
 	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' \
@@ -225,3 +303,4 @@ clean:
 	rm -rf $(BUILD) build-san
 
 -include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(wildcard $(FUZZ_OBJ)/cli/*.d $(FUZZ_OBJ)/cli/core/*.d $(FUZZ_OBJ)/tests/fuzz/*.d)

@@ -8,7 +8,8 @@
 #     packages for what is missing (DEBIAN_FRONTEND=noninteractive), and checks again;
 #   - otherwise: prints the exact command to run (apt, dnf and brew) and exits 1.
 #
-# Usage: scripts/deps.sh [bench]    ("bench" also requires hyperfine, wrk and GNU time)
+# Usage: scripts/deps.sh [bench] [fuzz]   ("bench" also requires hyperfine, wrk and GNU time;
+#        "fuzz" clang with its libFuzzer and sanitizer runtimes, for `make fuzz`)
 # Environment: PKG_CONFIG (default pkg-config), CC (default cc), PYTHON (default /usr/bin/python3),
 #              DEPS_NO_INSTALL=1 never installs, only reports (what a non-root user gets).
 set -u
@@ -19,10 +20,12 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 NODE_MIN=18          # Node.js >= 18.20: Prism 5.14 needs it (Debian 12 has it in bookworm-security)
 NODE_MIN_MINOR=20
 WANT_BENCH=0
+WANT_FUZZ=0
 for a in "$@"; do
     case $a in
         bench) WANT_BENCH=1 ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        fuzz) WANT_FUZZ=1 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "deps.sh: unknown argument: $a" >&2; exit 2 ;;
     esac
 done
@@ -31,7 +34,8 @@ done
 #   pc   = pkg-config module, cmd = program on PATH, py = module importable by $PYTHON,
 #   node = Node.js >= NODE_MIN.NODE_MIN_MINOR, bashcomp = bash-completion 2.x, cc = the C compiler ($CC),
 #   opt  = optional program (noted, never installed on its own), bench = only for `make bench`
-#   (a program on PATH, or an absolute path: GNU time must be /usr/bin/time, not the shell's).
+#   (a program on PATH, or an absolute path: GNU time must be /usr/bin/time, not the shell's),
+#   fuzz = only for `make fuzz` (fuzzrt: clang links a libFuzzer harness with ASan and UBSan).
 # "-" means the system has no package for it (a hint is printed instead).
 REQS='
 pc   libcurl        libcurl4-openssl-dev libcurl-devel        curl
@@ -67,6 +71,8 @@ bench hyperfine     hyperfine            hyperfine            hyperfine
 bench wrk           wrk                  wrk                  wrk
 bench /usr/bin/time time                 time                 gnu-time
 opt  clang          clang                clang                llvm
+fuzz clang          clang                clang                llvm
+fuzzrt libFuzzer    libclang-rt-14-dev   compiler-rt          llvm
 '
 
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -89,11 +95,23 @@ bashcomp_ok() {
     return 1
 }
 
+# clang builds a libFuzzer harness with ASan and UBSan (Debian ships those runtimes apart).
+fuzzrt_ok() {
+    have_cmd clang || return 1
+    t=$(mktemp -d) || return 1
+    printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > "$t/h.c"
+    clang -fsanitize=fuzzer,address,undefined -o "$t/h" "$t/h.c" >/dev/null 2>&1
+    ok=$?
+    rm -rf "$t"
+    return $ok
+}
+
 # check KIND NAME: 0 when present.
 check() {
     case $1 in
         pc)       "$PKG_CONFIG" --exists "$2" 2>/dev/null ;;
-        cmd|opt)  have_cmd "$2" ;;
+        cmd|opt|fuzz) have_cmd "$2" ;;
+        fuzzrt)   fuzzrt_ok ;;
         bench)    case $2 in /*) [ -x "$2" ] ;; *) have_cmd "$2" ;; esac ;;
         cc)       # shellcheck disable=SC2086  # CC may carry arguments ("ccache cc")
                   set -- $CC; have_cmd "$1" ;;
@@ -121,6 +139,7 @@ scan() {
             pc) [ $pc_fast = 1 ] && continue ;;
             py) [ $py_fast = 1 ] && continue ;;
             bench) [ $WANT_BENCH = 1 ] || continue ;;
+            fuzz|fuzzrt) [ $WANT_FUZZ = 1 ] || continue ;;
         esac
         if ! check "$kind" "$name"; then
             if [ "$kind" = cc ]; then

@@ -17,6 +17,16 @@ static void copy_str(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src);
 }
 
+/* Errors are printed on one line of a terminal, and their text may carry what a service, a
+ * file or the user sent (a tariff's unknown rule, a path): control characters (a newline, an
+ * escape sequence) become '?' here, once for every message (found by tests/fuzz). */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int err_set(struct ch_error *e, int exit_code, const char *code, const char *what,
             const char *fmt, ...)
 {
@@ -32,6 +42,9 @@ int err_set(struct ch_error *e, int exit_code, const char *code, const char *wha
      * _() finds no second entry and stays as it is. gettext("") would be the PO header. */
     vsnprintf(e->message, sizeof e->message, *fmt ? gettext(fmt) : fmt, ap);
     va_end(ap);
+    one_line(e->code);
+    one_line(e->what);
+    one_line(e->message);
     return exit_code;
 }
 
@@ -43,6 +56,7 @@ void err_hint(struct ch_error *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->hint, sizeof e->hint, *fmt ? gettext(fmt) : fmt, ap);
     va_end(ap);
+    one_line(e->hint);
 }
 
 static int in_list(const char *code, const char *const *list)
