@@ -1,10 +1,13 @@
 #include "faults.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "http.h"
 #include "secret.h"
@@ -223,10 +226,20 @@ static void stream_free(void *cls)
     free(s);
 }
 
+/* Over plain HTTP, slowloris writes the whole answer itself (faults_trickle); over TLS, where
+ * the socket carries records, only the body is trickled (the stream below). */
+static bool trickles_headers(const struct request *req)
+{
+    return req->faults.slowloris_ms && !req->faults.big && !req->cfg->tls_cert;
+}
+
 struct MHD_Response *faults_response(struct request *req)
 {
     const struct fault_plan *f = &req->faults;
     uint64_t declared;
+    if (trickles_headers(req)) /* the body stays with req for faults_trickle */
+        return MHD_create_response_from_buffer(req->reply.len, req->reply.body,
+                                               MHD_RESPMEM_PERSISTENT);
     if (!f->truncate && !f->big && !f->slowloris_ms)
         return NULL;
     struct stream *s = calloc(1, sizeof *s);
@@ -247,4 +260,69 @@ struct MHD_Response *faults_response(struct request *req)
     if (!r)
         stream_free(s);
     return r;
+}
+
+/* ---- slowloris: the status line and headers trickled too ---- */
+
+struct head {
+    char *text;
+    size_t len;
+    FILE *f;
+};
+
+static enum MHD_Result add_header_line(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    struct head *h = cls;
+    (void)kind;
+    fprintf(h->f, "%s: %s\r\n", key, value ? value : "");
+    return MHD_YES;
+}
+
+/* One byte to a non-blocking socket; false when the client is gone or the service stops. */
+static bool send_byte(int fd, const char *byte)
+{
+    for (;;) {
+        if (faults_cancelled())
+            return false;
+        ssize_t n = send(fd, byte, 1, MSG_NOSIGNAL);
+        if (n == 1)
+            return true;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return false;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        poll(&p, 1, SLEEP_SLICE_MS);
+    }
+}
+
+bool faults_trickle(struct request *req, struct MHD_Response *resp)
+{
+    const struct fault_plan *f = &req->faults;
+    const union MHD_ConnectionInfo *info;
+    struct head h = {0};
+    if (!trickles_headers(req))
+        return false;
+    info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    h.f = open_memstream(&h.text, &h.len);
+    if (!info || !h.f) {
+        if (h.f)
+            fclose(h.f);
+        free(h.text);
+        return true; /* the connection is closed unanswered */
+    }
+    const char *reason = MHD_get_reason_phrase_for(req->reply.status);
+    fprintf(h.f, "HTTP/1.1 %u %s\r\n", req->reply.status, reason && *reason ? reason : "Status");
+    MHD_get_response_headers(resp, add_header_line, &h);
+    fprintf(h.f, "Content-Length: %zu\r\nConnection: close\r\n\r\n", req->reply.len);
+    size_t body = f->truncate ? req->reply.len / 2 : req->reply.len;
+    if (req->reply.len)
+        fwrite(req->reply.body, 1, body, h.f);
+    fclose(h.f);
+    for (size_t i = 0; i < h.len; i++) {
+        sleep_ms(f->slowloris_ms);
+        if (!send_byte(info->connect_fd, h.text + i))
+            break;
+    }
+    free(h.text);
+    return true;
 }

@@ -148,6 +148,11 @@ static enum MHD_Result send_reply(struct request *req)
     if (!resp)
         return MHD_NO;
     add_headers(req, resp);
+    if (faults_trickle(req, resp)) { /* slowloris wrote the answer itself: close */
+        MHD_destroy_response(resp);
+        req->logged_status = req->reply.status;
+        return MHD_NO;
+    }
     ok = MHD_queue_response(req->conn, req->reply.status, resp);
     MHD_destroy_response(resp);
     req->logged_status = req->reply.status;
