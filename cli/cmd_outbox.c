@@ -37,8 +37,11 @@ int cmd_outbox_queue(struct session *s, struct outbox_item *it, const struct ch_
         err_hint(&err, _("the request was NOT saved; try again when the service is reachable"));
         return session_report(s, &err);
     }
-    fprintf(stderr, "carhelp: %s: %s\n", cause->what[0] ? cause->what : it->command,
+    fprintf(stderr, "carhelp: %s: %s", cause->what[0] ? cause->what : it->command,
             cause->message);
+    if (cause->request_id[0]) /* the service did answer: support can find the request */
+        fprintf(stderr, " (%s %s)", _("request"), cause->request_id);
+    fputc('\n', stderr);
     fprintf(stderr, _("carhelp: saved to the outbox as %s; `carhelp outbox flush` delivers it "
                       "when the service is back\n"),
             it->id);
@@ -48,6 +51,8 @@ int cmd_outbox_queue(struct session *s, struct outbox_item *it, const struct ch_
         cJSON_AddStringToObject(o, "command", it->command);
         cJSON_AddStringToObject(o, "idempotency_key", it->idempotency_key);
         cJSON_AddStringToObject(o, "error", cause->code);
+        if (cause->request_id[0])
+            cJSON_AddStringToObject(o, "request_id", cause->request_id);
         session_print_json(s, doc);
         cJSON_Delete(doc);
     }
@@ -320,8 +325,13 @@ static int flush_item(struct flush_state *f, const struct outbox_item *it, bool 
         cJSON *e = cJSON_AddObjectToObject(line, "error");
         cJSON_AddStringToObject(e, "code", err.code);
         cJSON_AddStringToObject(e, "message", err.message);
+        if (err.request_id[0])
+            cJSON_AddStringToObject(e, "request_id", err.request_id);
         if (!s->json)
             session_report(s, &err);
+        else if (err.request_id[0])
+            fprintf(stderr, "carhelp: %s: %s (%s %s)\n", err.what, err.message, _("request"),
+                    err.request_id);
         else
             fprintf(stderr, "carhelp: %s: %s\n", err.what, err.message);
         if (refused_for_good(&err))
