@@ -2,8 +2,8 @@
 exactly once. Reliability is proven by counting tickets on the service after: carhelp killed
 with SIGKILL at many points of a flush, the service killed mid-request, and a flush of 200
 reports through a network that loses a third of the requests (the service's own X-Fault
-drop-rate, added by a small proxy, plus answers lost after the service handled them)."""
-import http.client
+drop-rate, added by tests/pylib/faultproxy.py, plus answers lost after the service handled
+them)."""
 import json
 import os
 import random
@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
 import chtest  # noqa: E402
+from faultproxy import FaultProxy  # noqa: E402
 
 DEMO_PHONE, DEMO_CODE = "13800138000", "246810"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(48)
@@ -59,84 +59,6 @@ class Service:
 
     def stop(self):
         self.srv.stop()
-
-
-class Proxy:
-    """HTTP/1.1 proxy, one request per connection. Adds `X-Fault: fault` to every request
-    it forwards and, with probability `lose`, handles the request at the service but never
-    answers the client (the answer lost on the way back)."""
-
-    def __init__(self, upstream_port, fault=None, lose=0.0, seed=5):
-        self.upstream_port, self.fault, self.lose = upstream_port, fault, lose
-        self.rng = random.Random(seed)
-        self.lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _read(conn):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-        head, body = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = lines[0].split(" ", 2)
-        headers = dict(line.split(":", 1) for line in lines[1:])
-        headers = {k.strip(): v.strip() for k, v in headers.items()}
-        length = int({k.lower(): v for k, v in headers.items()}.get("content-length", "0"))
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return method, path, headers, body
-
-    def _handle(self, conn):
-        try:
-            req = self._read(conn)
-            if req is None:
-                return
-            method, path, headers, body = req
-            headers = {k: v for k, v in headers.items()
-                       if k.lower() not in ("connection", "host", "content-length")}
-            if self.fault:
-                headers["X-Fault"] = self.fault
-            with self.lock:
-                lose = self.rng.random() < self.lose
-            up = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=30)
-            try:
-                up.request(method, path, body=body or None, headers=headers)
-                resp = up.getresponse()
-                payload = resp.read()
-            except (http.client.HTTPException, OSError):
-                return          # the service dropped it: so does the proxy
-            if lose:
-                return
-            out = [f"HTTP/1.1 {resp.status} {resp.reason}"]
-            out += [f"{k}: {v}" for k, v in resp.getheaders()
-                    if k.lower() not in ("content-length", "connection", "transfer-encoding")]
-            out += [f"Content-Length: {len(payload)}", "Connection: close", "", ""]
-            conn.sendall("\r\n".join(out).encode("latin-1") + payload)
-        finally:
-            conn.close()
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture
@@ -334,7 +256,7 @@ def test_sigkill_during_flush_at_many_points_still_delivers_each_exactly_once(cl
     photo.write_bytes(PNG)
     # A proxy that slows each request spreads the flush over time (two requests per item), so
     # the kills land before, during and after requests, and between delivery and removal.
-    proxy = Proxy(svc.port, fault="delay=40")
+    proxy = FaultProxy(svc.port, fault="delay=40")
     queue_offline(cli, svc, n, "--attach", str(photo), url=proxy.url)
     kills = 0
     try:
@@ -376,7 +298,7 @@ def test_service_killed_mid_request_still_each_report_exactly_once(cli, svc):
 
 def test_200_reports_through_a_network_dropping_a_third_end_as_200_tickets(cli, svc):
     n = 200
-    proxy = Proxy(svc.port)
+    proxy = FaultProxy(svc.port)
     env = dict(cli.env, CARHELP_API_URL=proxy.url, CARHELP_RETRIES="0")
     try:
         # Written while the service is down (the proxy answers nothing): 200 items, 16 at a time.

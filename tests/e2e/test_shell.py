@@ -302,8 +302,8 @@ def test_ctrl_c_aborts_a_slow_request_and_the_shell_goes_on(session_env):
 def test_ctrl_c_during_delay_fault_via_header_proxy(session_env, server):
     # A request made slow by the service itself (--faults delay), through a proxy that adds
     # the X-Fault header the shell never sends.
-    from test_outbox import Proxy
-    proxy = Proxy(server.port, fault="delay=20000")
+    from faultproxy import FaultProxy
+    proxy = FaultProxy(server.port, fault="delay=20000")
     try:
         child = spawn(session_env)
         child.sendline(f"ticket list --api-url {proxy.url} --timeout 60")

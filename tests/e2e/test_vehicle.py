@@ -2,9 +2,9 @@
 (exit 2, nothing sent), authorisation (3, 5, 8), the simulated vehicle (success, offline,
 expiry), exactly-once delivery through a flaky network, waiting (progress, --wait, Ctrl-C,
 lost network, a status the client does not know), confirmations on a terminal, --no-wait and
---dry-run. A small HTTP proxy in this file stands in for a bad mobile network: it can lose
-the answer to a request the service already handled, refuse requests, or rewrite answers."""
-import http.client
+--dry-run. A small HTTP proxy (tests/pylib/faultproxy.py) stands in for a bad mobile network:
+it can lose the answer to a request the service already handled, refuse requests, or rewrite
+answers."""
 import json
 import os
 import re
@@ -12,7 +12,6 @@ import signal
 import socket
 import sqlite3
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
 import chtest  # noqa: E402
+from faultproxy import FaultProxy  # noqa: E402
 
 CUSTOMER = ("13800138000", "246810")      # 王小明, active order ord_20261125_0004 on veh_001
 OTHER = ("13912345678", "135790")         # 李娜, no active order
@@ -115,98 +115,6 @@ def token_for(base, who=None):
                    {"staff_id": STAFF, "password": STAFF_PASSWORD})[2]["token"]
     api(base, "POST", "/v1/auth/otp", {"phone": who[0]})
     return api(base, "POST", "/v1/auth/token", {"phone": who[0], "otp": who[1]})[2]["token"]
-
-
-class FlakyProxy:
-    """An HTTP/1.1 proxy (one request per connection) in front of the service. `policy(req)`
-    gets {"method", "path", "headers", "body", "n"} (n counts requests of that method and
-    path prefix) and returns "forward", "lose_answer" (the service handles the request, the
-    client never hears back), "refuse" (closed without forwarding), or a callable that
-    rewrites the forwarded answer's JSON."""
-
-    def __init__(self, upstream_port, policy):
-        self.upstream_port = upstream_port
-        self.policy = policy
-        self.seen = []
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.lock = threading.Lock()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _read_request(conn):
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-        head, body = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = lines[0].split(" ", 2)
-        headers = {}
-        for line in lines[1:]:
-            k, v = line.split(":", 1)
-            headers[k.strip()] = v.strip()
-        length = int({k.lower(): v for k, v in headers.items()}.get("content-length", "0"))
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return {"method": method, "path": path, "headers": headers, "body": body}
-
-    def _handle(self, conn):
-        try:
-            req = self._read_request(conn)
-            if req is None:
-                return
-            with self.lock:
-                req["n"] = sum(1 for r in self.seen
-                               if r["method"] == req["method"] and r["path"] == req["path"])
-                self.seen.append(req)
-            action = self.policy(req)
-            if action == "refuse":
-                return
-            up = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=30)
-            headers = {k: v for k, v in req["headers"].items()
-                       if k.lower() not in ("connection", "host", "content-length")}
-            try:
-                up.request(req["method"], req["path"], body=req["body"] or None,
-                           headers=headers)
-                resp = up.getresponse()
-                body = resp.read()
-            except (OSError, http.client.HTTPException):
-                return          # the service dropped it: so does the proxy
-            if action == "lose_answer":
-                return
-            if callable(action):
-                body = json.dumps(action(json.loads(body))).encode()
-            out = [f"HTTP/1.1 {resp.status} {resp.reason}"]
-            for k, v in resp.getheaders():
-                if k.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    out.append(f"{k}: {v}")
-            out += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
-            conn.sendall("\r\n".join(out).encode("latin-1") + body)
-        finally:
-            conn.close()
-
-    def posts(self, suffix="/commands"):
-        return [r for r in self.seen if r["method"] == "POST" and r["path"].endswith(suffix)]
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -544,7 +452,7 @@ def test_lost_answer_is_retried_with_the_same_key_and_runs_once(tmp_path, fresh)
         if req["method"] == "POST" and req["path"].endswith("/commands") and req["n"] == 0:
             return "lose_answer"
         return "forward"
-    proxy = FlakyProxy(fresh.port, lose_first_post)
+    proxy = FaultProxy(fresh.port, lose_first_post)
     try:
         cli = Cli(tmp_path, fresh.url, "c").login_customer()
         r = cli("unlock", PLATE, "--yes", "--api-url", proxy.url)
@@ -566,7 +474,7 @@ def test_service_dropping_the_first_tries_still_runs_once(tmp_path, fresh):
         if req["method"] == "POST" and req["n"] < 2:
             req["headers"]["X-Fault"] = "drop"
         return "forward"
-    proxy = FlakyProxy(fresh.port, drop_first_two)
+    proxy = FaultProxy(fresh.port, drop_first_two)
     try:
         cli = Cli(tmp_path, fresh.url, "c").login_customer()
         r = cli("unlock", PLATE, "--yes", "--api-url", proxy.url)
@@ -579,7 +487,7 @@ def test_service_dropping_the_first_tries_still_runs_once(tmp_path, fresh):
 
 
 def test_two_invocations_are_two_commands_with_different_keys(tmp_path, fresh):
-    proxy = FlakyProxy(fresh.port, lambda req: "forward")
+    proxy = FaultProxy(fresh.port, lambda req: "forward")
     try:
         cli = Cli(tmp_path, fresh.url, "c").login_customer()
         for _ in range(2):
@@ -594,7 +502,7 @@ def test_two_invocations_are_two_commands_with_different_keys(tmp_path, fresh):
 def test_network_failure_on_send_is_exit_6_never_outboxed(tmp_path, fresh):
     def refuse_posts(req):
         return "refuse" if req["method"] == "POST" else "forward"
-    proxy = FlakyProxy(fresh.port, refuse_posts)
+    proxy = FaultProxy(fresh.port, refuse_posts)
     try:
         cli = Cli(tmp_path, fresh.url, "c").login_customer()
         r = cli("unlock", PLATE, "--yes", "--api-url", proxy.url, "--timeout", "5")
@@ -615,7 +523,7 @@ def test_service_error_on_send_is_exit_7_with_the_support_number(tmp_path, fresh
         if req["method"] == "POST":
             req["headers"]["X-Fault"] = "status=503"     # the service's own fault injection
         return "forward"
-    proxy = FlakyProxy(fresh.port, with_fault)
+    proxy = FaultProxy(fresh.port, with_fault)
     try:
         cli = Cli(tmp_path, fresh.url, "c").login_customer()
         r = cli("unlock", PLATE, "--yes", "--api-url", proxy.url, "--timeout", "10")
@@ -667,7 +575,7 @@ def test_unknown_status_is_pending_until_the_clients_deadline(tmp_path, fresh):
         if req["method"] == "GET" and "/commands/" in req["path"]:
             return lambda doc: dict(doc, status="waiting_for_gateway")
         return "forward"
-    proxy = FlakyProxy(fresh.port, unknown_status)
+    proxy = FaultProxy(fresh.port, unknown_status)
     try:
         cli = Cli(tmp_path, fresh.url, "c").login_customer()
         r = cli("unlock", PLATE, "--yes", "--wait", "2", "--api-url", proxy.url)
@@ -681,7 +589,7 @@ def test_unknown_status_is_pending_until_the_clients_deadline(tmp_path, fresh):
 def test_network_lost_while_waiting_is_exit_6_and_the_command_may_still_run(tmp_path, fresh):
     def lose_polls(req):
         return "refuse" if req["method"] == "GET" and "/commands/" in req["path"] else "forward"
-    proxy = FlakyProxy(fresh.port, lose_polls)
+    proxy = FaultProxy(fresh.port, lose_polls)
     try:
         cli = Cli(tmp_path, fresh.url, "c").login_customer()
         r = cli("unlock", PLATE, "--yes", "--api-url", proxy.url, "--timeout", "3")
