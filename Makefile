@@ -206,8 +206,10 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) scripts/demo.sh
 
-bench: all
+# deps first, then the build in a new make (pkg-config flags are read when make starts), as demo.
+bench:
 	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
 	@CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) bench/run.sh
 
 # Fuzzing (issue 10; tests/fuzz/, docs/DECISIONS.md): one libFuzzer harness per target,
