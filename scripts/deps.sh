@@ -8,8 +8,9 @@
 #     packages for what is missing (DEBIAN_FRONTEND=noninteractive), and checks again;
 #   - otherwise: prints the exact command to run (apt, dnf and brew) and exits 1.
 #
-# Usage: scripts/deps.sh [bench] [fuzz]   ("bench" also requires hyperfine, wrk and GNU time;
-#        "fuzz" clang with its libFuzzer and sanitizer runtimes, for `make fuzz`)
+# Usage: scripts/deps.sh [bench] [fuzz] [valgrind]   ("bench" also requires hyperfine, wrk and
+#        GNU time; "fuzz" clang with its libFuzzer and sanitizer runtimes, for `make fuzz`;
+#        "valgrind" valgrind, for `make check VALGRIND=1`)
 # Environment: PKG_CONFIG (default pkg-config), CC (default cc), PYTHON (default /usr/bin/python3),
 #              DEPS_NO_INSTALL=1 never installs, only reports (what a non-root user gets).
 set -u
@@ -21,11 +22,13 @@ NODE_MIN=18          # Node.js >= 18.20: Prism 5.14 needs it (Debian 12 has it i
 NODE_MIN_MINOR=20
 WANT_BENCH=0
 WANT_FUZZ=0
+WANT_VALGRIND=0
 for a in "$@"; do
     case $a in
         bench) WANT_BENCH=1 ;;
         fuzz) WANT_FUZZ=1 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        valgrind) WANT_VALGRIND=1 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "deps.sh: unknown argument: $a" >&2; exit 2 ;;
     esac
 done
@@ -35,7 +38,8 @@ done
 #   node = Node.js >= NODE_MIN.NODE_MIN_MINOR, bashcomp = bash-completion 2.x, cc = the C compiler ($CC),
 #   opt  = optional program (noted, never installed on its own), bench = only for `make bench`
 #   (a program on PATH, or an absolute path: GNU time must be /usr/bin/time, not the shell's),
-#   fuzz = only for `make fuzz` (fuzzrt: clang links a libFuzzer harness with ASan and UBSan).
+#   fuzz = only for `make fuzz` (fuzzrt: clang links a libFuzzer harness with ASan and UBSan),
+#   vg   = only for `make check VALGRIND=1`.
 # "-" means the system has no package for it (a hint is printed instead).
 REQS='
 pc   libcurl        libcurl4-openssl-dev libcurl-devel        curl
@@ -52,6 +56,7 @@ cmd  make           make                 make                 make
 cmd  pkg-config     pkg-config           pkgconf-pkg-config   pkg-config
 py   pytest         python3-pytest       python3-pytest       -
 py   pexpect        python3-pexpect      python3-pexpect      -
+py   xdist          python3-pytest-xdist python3-pytest-xdist -
 node node           nodejs               nodejs               node
 cmd  npm            npm                  npm                  node
 cmd  mandoc         mandoc               mandoc               mandoc
@@ -73,6 +78,7 @@ bench /usr/bin/time time                 time                 gnu-time
 opt  clang          clang                clang                llvm
 fuzz clang          clang                clang                llvm
 fuzzrt libFuzzer    libclang-rt-14-dev   compiler-rt          llvm
+vg   valgrind       valgrind             valgrind             -
 '
 
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -110,7 +116,7 @@ fuzzrt_ok() {
 check() {
     case $1 in
         pc)       "$PKG_CONFIG" --exists "$2" 2>/dev/null ;;
-        cmd|opt|fuzz) have_cmd "$2" ;;
+        cmd|opt|fuzz|vg) have_cmd "$2" ;;
         fuzzrt)   fuzzrt_ok ;;
         bench)    case $2 in /*) [ -x "$2" ] ;; *) have_cmd "$2" ;; esac ;;
         cc)       # shellcheck disable=SC2086  # CC may carry arguments ("ccache cc")
@@ -132,7 +138,7 @@ scan() {
     # shellcheck disable=SC2086  # one word per module
     "$PKG_CONFIG" --exists $pc_all 2>/dev/null || pc_fast=0
     py_fast=1
-    [ -x "$PYTHON" ] && "$PYTHON" -c "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in ('pytest','pexpect')))" 2>/dev/null || py_fast=0
+    [ -x "$PYTHON" ] && "$PYTHON" -c "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in ('pytest','pexpect','xdist')))" 2>/dev/null || py_fast=0
     while read -r kind name apt dnf brew; do
         [ -n "$kind" ] || continue
         case $kind in
@@ -140,6 +146,7 @@ scan() {
             py) [ $py_fast = 1 ] && continue ;;
             bench) [ $WANT_BENCH = 1 ] || continue ;;
             fuzz|fuzzrt) [ $WANT_FUZZ = 1 ] || continue ;;
+            vg) [ $WANT_VALGRIND = 1 ] || continue ;;
         esac
         if ! check "$kind" "$name"; then
             if [ "$kind" = cc ]; then
@@ -184,8 +191,8 @@ print_commands() {
     [ -n "$apt" ]  && echo "  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y $apt" >&2
     [ -n "$dnf" ]  && echo "  Fedora/RHEL:    sudo dnf install -y $dnf" >&2
     [ -n "$brew" ] && echo "  macOS (brew):   brew install $brew" >&2
-    case " $(names) " in *" pytest "*|*" pexpect "*)
-        echo "  (brew has no pytest/pexpect: python3 -m pip install pytest pexpect)" >&2 ;;
+    case " $(names) " in *" pytest "*|*" pexpect "*|*" xdist "*)
+        echo "  (brew has no pytest/pexpect/pytest-xdist: python3 -m pip install pytest pexpect pytest-xdist)" >&2 ;;
     esac
     node_hint
 }

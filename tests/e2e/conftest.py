@@ -13,6 +13,40 @@ DEMO_PHONE = "13800138000"
 DEMO_CODE = "246810"
 
 
+def pytest_sessionstart(session):
+    """Under CARHELP_VALGRIND (`make check VALGRIND=1`) the logs of an earlier run go first."""
+    if chtest.VALGRIND_DIR and not hasattr(session.config, "workerinput"):
+        import shutil
+        shutil.rmtree(Path(chtest.VALGRIND_DIR) / "logs", ignore_errors=True)
+        (Path(chtest.VALGRIND_DIR) / "logs").mkdir(parents=True)
+
+
+def pytest_sessionfinish(session):
+    """Under CARHELP_VALGRIND: the run fails when any carhelp it started had a memory error or
+    leaked (definitely or indirectly). With pytest-xdist: once, in the controller, after every
+    worker is done."""
+    if not chtest.VALGRIND_DIR or hasattr(session.config, "workerinput"):
+        return
+    session.config.valgrind_findings = chtest.valgrind_findings()
+    if session.config.valgrind_findings:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    found = getattr(config, "valgrind_findings", None)
+    if found is None:
+        return
+    logs = Path(chtest.VALGRIND_DIR) / "logs"
+    tr = terminalreporter
+    if found:
+        tr.section("valgrind: memory errors or leaks in carhelp", red=True)
+        for text in found[:20]:
+            tr.write_line(text)
+    tr.write_line(f"valgrind: {len(list(logs.glob('*.log')))} carhelp processes checked, "
+                  f"{len(found)} with errors or leaks (logs in {logs})",
+                  red=bool(found), green=not found)
+
+
 @pytest.fixture(scope="session")
 def server():
     """carhelp-server --listen 127.0.0.1:0 --seed demo --faults, for the whole session."""

@@ -33,7 +33,7 @@ def make_env():
 def build_vars():
     """BUILD, CC, WERROR and SANITIZE as the programs under test were built (read back from the
     flags stamp the Makefile keeps), so pytest run by hand after `make check` agrees too."""
-    build = Path(chtest.CARHELP).parent
+    build = Path(chtest.PROGRAM).parent
     stamp = (build / ".build-flags").read_text()
     san = re.search(r"-fsanitize=(\S+)", stamp)
     return [f"BUILD={build}", f"CC={stamp.split()[0]}", f"WERROR={'1' if '-Werror' in stamp.split() else ''}",
@@ -102,19 +102,19 @@ def test_install_puts_everything_in_the_standard_places_and_uninstall_removes_it
     for tool in ("make", "zsh", "fish", "pkg-config"):
         assert shutil.which(tool), f"{tool} is not installed (run `make deps`)"
     # make, as this test calls it, sees the flags the programs were built with...
-    build = Path(chtest.CARHELP).parent
+    build = Path(chtest.PROGRAM).parent
     flags = make("-s", "print-BUILD_FLAGS").stdout
     assert flags == (build / ".build-flags").read_text(), \
         "make install would rebuild with other flags than the build's"
     # ...so installing copies what make built, unless a source changed since then.
-    before = digest(chtest.CARHELP), digest(chtest.SERVER)
-    built_at = min(Path(chtest.CARHELP).stat().st_mtime, Path(chtest.SERVER).stat().st_mtime)
+    before = digest(chtest.PROGRAM), digest(chtest.SERVER)
+    built_at = min(Path(chtest.PROGRAM).stat().st_mtime, Path(chtest.SERVER).stat().st_mtime)
     dest = tmp_path / "stage"
     make("install", f"DESTDIR={dest}", f"PREFIX={prefix}")
     if not sources_newer_than(built_at):
-        assert (digest(chtest.CARHELP), digest(chtest.SERVER)) == before, \
+        assert (digest(chtest.PROGRAM), digest(chtest.SERVER)) == before, \
             "make install rebuilt the programs instead of installing what make built"
-    before = digest(chtest.CARHELP), digest(chtest.SERVER)
+    before = digest(chtest.PROGRAM), digest(chtest.SERVER)
 
     want = installed_files(prefix)
     staged = lambda p: Path(str(dest) + p)  # noqa: E731

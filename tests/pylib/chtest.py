@@ -1,6 +1,7 @@
 """Shared helpers for the end-to-end and contract suites: start the real carhelp-server on
 loopback with the demo data, and run the real carhelp binary in isolated XDG folders."""
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -8,6 +9,76 @@ import time
 
 CARHELP = os.environ.get("CARHELP_BIN", os.path.abspath("build/carhelp"))
 SERVER = os.environ.get("CARHELP_SERVER_BIN", os.path.abspath("build/carhelp-server"))
+# The built program itself. CARHELP is what tests start: the same file, or under
+# CARHELP_VALGRIND=DIR (`make check VALGRIND=1`) a wrapper that runs it under valgrind memcheck.
+PROGRAM = CARHELP
+VALGRIND_DIR = os.environ.get("CARHELP_VALGRIND", "")
+# Multiplies the deadlines tests wait on (pexpect timeouts, waits for output), never what the
+# tests assert: the program under valgrind starts and runs many times slower.
+SLOW = float(os.environ.get("CHTEST_SLOW", "8" if VALGRIND_DIR else "1"))
+VALGRIND_EXIT = 99
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _valgrind_wrapper(vgdir):
+    """Writes VGDIR/bin/carhelp: a script that execs valgrind on PROGRAM with one log per process
+    in VGDIR/logs (PID.log, the test and arguments in PID.cmd). Tests build their environments
+    from scratch, so everything the wrapper needs is written into it. Named carhelp, so a test
+    that links it into a PATH folder or reads argv[0] sees the usual name."""
+    import shlex
+    bindir = os.path.join(vgdir, "bin")
+    logs = os.path.join(vgdir, "logs")
+    os.makedirs(bindir, exist_ok=True)
+    os.makedirs(logs, exist_ok=True)
+    opts = ["--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect", f"--error-exitcode={VALGRIND_EXIT}",
+            "--child-silent-after-fork=yes", "--num-callers=40", "--gen-suppressions=all",
+            "--suppressions=" + os.path.join(ROOT, "tests", "valgrind.supp"),
+            "--log-file=" + os.path.join(logs, "%p.log")]
+    q = shlex.quote
+    script = "\n".join([
+        "#!/bin/sh",
+        "# Written by tests/pylib/chtest.py (CARHELP_VALGRIND): carhelp under valgrind memcheck.",
+        f"printf '%s\\n' \"test: $PYTEST_CURRENT_TEST\" \"home: $HOME\" \"args: $*\" >{q(logs)}/$$.cmd",
+        f"exec valgrind {' '.join(q(o) for o in opts)} {q(PROGRAM)} \"$@\"",
+        ""])
+    path = os.path.join(bindir, "carhelp")
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(script)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, path)        # xdist workers each write the same script
+    return path
+
+
+if VALGRIND_DIR:
+    CARHELP = _valgrind_wrapper(VALGRIND_DIR)
+
+
+def valgrind_findings(vgdir=None):
+    """Every valgrind log in VGDIR/logs that reports an error or a leak, as text for a failure
+    message (the test, the arguments and the log)."""
+    import glob
+    logs = os.path.join(vgdir or VALGRIND_DIR, "logs")
+    found = []
+    for log in sorted(glob.glob(os.path.join(logs, "*.log"))):
+        with open(log, errors="replace") as f:
+            text = f.read()
+        m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+        if m:
+            bad = int(m.group(1)) > 0
+        else:
+            # No summary: the process was killed (SIGKILL from a test's timeout). The errors
+            # reported until then still count: a block with a stack that is not valgrind's
+            # own "Process terminating" note.
+            blocks = re.split(r"\n==\d+== *\n", text)
+            bad = any(re.search(r"==\d+==\s+at 0x", blk) and "Process terminating" not in blk
+                      for blk in blocks[1:])
+        if bad:
+            cmd = log[:-4] + ".cmd"
+            head = open(cmd, errors="replace").read() if os.path.exists(cmd) else ""
+            found.append(f"--- {log}\n{head}{text}")
+    return found
 
 
 def _die_with_parent():
