@@ -49,7 +49,7 @@ static cJSON *account_load(const char *id)
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         a = account_json(st);
-    sqlite3_finalize(st);
+    db_release(st);
     return a;
 }
 
@@ -62,7 +62,7 @@ bool accounts_verified_by(const char *token_hash, const char *account_id)
         return false;
     db_bind_texts(st, 2, (const char *const[]){token_hash, account_id});
     ok = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    db_release(st);
     return ok;
 }
 
@@ -148,7 +148,7 @@ static int audit_freeze(const struct request *req, const char *id, const char *r
                                               reason, req->id, details});
     sqlite3_bind_int64(st, 1, clock_now());
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 
@@ -162,7 +162,7 @@ static int set_frozen(const char *id)
     sqlite3_bind_int64(st, 1, clock_now());
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 

@@ -73,7 +73,7 @@ static const char *load_principal(const char *token_hash, struct principal *who)
         else
             problem = NULL;
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return problem;
 }
 
@@ -149,7 +149,7 @@ static int otp_code_for(const char *phone, char code[7], bool *known)
         else
             rc = random_otp(code);
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 
@@ -166,7 +166,7 @@ static int otp_store(const char *phone, const char *code)
     sqlite3_bind_int64(st, 3, clock_now());
     sqlite3_bind_int64(st, 4, clock_now() + OTP_TTL_S);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 
@@ -218,7 +218,7 @@ static void issue_token(struct request *req, const char *role, const char *accou
     sqlite3_stmt *st = db_prepare("INSERT INTO tokens(token_hash, role, account_id, staff_id,"
                                   " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)");
     if (!st || random_hex(token, TOKEN_BYTES) != 0) {
-        sqlite3_finalize(st);
+        db_release(st);
         reply_error(req, 500, "internal", "could not issue a token");
         return;
     }
@@ -227,7 +227,7 @@ static void issue_token(struct request *req, const char *role, const char *accou
     sqlite3_bind_int64(st, 5, now);
     sqlite3_bind_int64(st, 6, exp);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_release(st);
     if (rc != SQLITE_DONE) {
         reply_error(req, 500, "internal", "could not store the token");
         return;
@@ -280,7 +280,7 @@ static bool otp_accepted(const char *phone, const char *code)
         ok = secret_equal(hash, stored);
         otp_mark(id, ok);
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return ok;
 }
 
@@ -301,7 +301,7 @@ static void login_customer(struct request *req, const char *phone, const char *c
         sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             copy_column(st, 0, account_id, sizeof account_id);
-        sqlite3_finalize(st);
+        db_release(st);
     }
     if (!account_id[0])
         reply_bad_credentials(req);
@@ -343,7 +343,7 @@ static void login_staff(struct request *req, const char *staff_id, const char *p
         sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             copy_column(st, 0, stored, sizeof stored);
-        sqlite3_finalize(st);
+        db_release(st);
     }
     if (!dummy[0] && auth_hash_password("no such staff member", dummy, sizeof dummy) != 0)
         dummy[0] = '\0';
@@ -389,7 +389,7 @@ void auth_token_revoke(struct request *req)
     sqlite3_bind_int64(st, 1, clock_now());
     sqlite3_bind_text(st, 2, req->who.token_hash, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_release(st);
     if (rc != SQLITE_DONE)
         reply_error(req, 500, "internal", "could not revoke the token");
     else

@@ -21,8 +21,11 @@ void db_unlock(void);
 
 /* Runs SQL without results; logs and returns -1 on error. */
 int db_exec(const char *sql);
-/* Prepares or logs and returns NULL. */
+/* A prepared statement for sql (reused from earlier requests when possible), or NULL after
+ * logging. Give it back with db_release, never sqlite3_finalize. */
 sqlite3_stmt *db_prepare(const char *sql);
+/* Resets the statement and clears its bindings for the next user (NULL: no-op). */
+void db_release(sqlite3_stmt *st);
 /* Binds text parameters 1..n (NULL binds SQL NULL). */
 void db_bind_texts(sqlite3_stmt *st, int n, const char *const *values);
 /* First column of the first row as integer; fallback when no row. */

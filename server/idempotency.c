@@ -46,12 +46,20 @@ static void request_hash(const struct request *req, const char *fingerprint,
 
 void idempotency_expire(void)
 {
+    /* Once a minute at most: a DELETE is a write transaction of its own, a cost every
+     * request paid before. Expired keys left meanwhile are ignored by replay() and
+     * overwritten by record(), so expiry stays exact to the second. */
+    static int64_t last_run = INT64_MIN;
+    int64_t now = clock_now();
+    if (now >= last_run && now - last_run < 60)
+        return;
+    last_run = now;
     sqlite3_stmt *st = db_prepare("DELETE FROM idempotency_keys WHERE created_at < ?");
     if (!st)
         return;
-    sqlite3_bind_int64(st, 1, clock_now() - IDEMPOTENCY_TTL_S);
+    sqlite3_bind_int64(st, 1, now - IDEMPOTENCY_TTL_S);
     sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_release(st);
 }
 
 /* Replies from the stored result, or 409 when the key was used for another request.
@@ -60,11 +68,12 @@ static bool replay(struct request *req, const char *subject, const char *key,
                    const char *hash)
 {
     sqlite3_stmt *st = db_prepare("SELECT body_hash, status, response_body FROM idempotency_keys"
-                                  " WHERE subject = ? AND key = ?");
+                                  " WHERE subject = ? AND key = ? AND created_at >= ?");
     bool known = false;
     if (!st)
         return false;
     db_bind_texts(st, 2, (const char *const[]){subject, key});
+    sqlite3_bind_int64(st, 3, clock_now() - IDEMPOTENCY_TTL_S);
     if (sqlite3_step(st) == SQLITE_ROW) {
         known = true;
         if (strcmp((const char *)sqlite3_column_text(st, 0), hash) != 0) {
@@ -80,16 +89,20 @@ static bool replay(struct request *req, const char *subject, const char *key,
             req->reply.replayed = req->reply.status == status;
         }
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return known;
 }
 
 static int record(const struct request *req, const char *subject, const char *key,
                   const char *hash)
 {
+    /* A conflict is an expired key not yet deleted (replay() found no live one). */
     sqlite3_stmt *st = db_prepare(
         "INSERT INTO idempotency_keys (subject, key, method, path, body_hash, status,"
-        " response_body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        " response_body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(subject, key) DO UPDATE SET method = excluded.method,"
+        " path = excluded.path, body_hash = excluded.body_hash, status = excluded.status,"
+        " response_body = excluded.response_body, created_at = excluded.created_at");
     int rc;
     if (!st)
         return -1;
@@ -99,7 +112,7 @@ static int record(const struct request *req, const char *subject, const char *ke
                       SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, clock_now());
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 

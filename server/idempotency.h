@@ -51,7 +51,7 @@ typedef void (*idempotent_handler)(struct request *req, void *ctx);
 void idempotency_run(struct request *req, const char *fingerprint, idempotent_handler handler,
                      void *ctx);
 
-/* Drops keys older than the TTL (called by idempotency_run; exposed for tests/startup). */
+/* Drops keys older than the TTL, at most once a minute (called by idempotency_run). */
 void idempotency_expire(void);
 
 #endif

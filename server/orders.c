@@ -132,7 +132,7 @@ static cJSON *order_load(const char *id)
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         o = order_json(st);
-    sqlite3_finalize(st);
+    db_release(st);
     return o;
 }
 
@@ -172,7 +172,7 @@ static char *order_access(struct request *req, const char *order_id)
     sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         account = strdup(col_text(st, 0));
-    sqlite3_finalize(st);
+    db_release(st);
     if (!account) {
         if (is_staff(req))
             reply_error(req, 404, "not_found", "no such order");
@@ -392,7 +392,7 @@ void orders_list(struct request *req)
         snprintf(last_id, sizeof last_id, "%s", col_text(st, C_ID));
         n++;
     }
-    sqlite3_finalize(st);
+    db_release(st);
     if (cursor[0])
         cJSON_AddStringToObject(doc, "next_cursor", cursor);
     else
@@ -423,7 +423,7 @@ static cJSON *fee_lines_json(const char *order_id)
         add_time(l, "charged_at", st, 7);
         cJSON_AddItemToArray(lines, l);
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return lines;
 }
 
@@ -455,7 +455,7 @@ static cJSON *money_json(const char *order_id, bool refunds, int64_t *sum)
         *sum += sqlite3_column_int64(st, 1);
         cJSON_AddItemToArray(arr, m);
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return arr;
 }
 
@@ -471,7 +471,7 @@ void orders_fees(struct request *req)
         " WHERE o.id = ?");
     if (!st || (sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC),
                 sqlite3_step(st) != SQLITE_ROW)) {
-        sqlite3_finalize(st);
+        db_release(st);
         reply_error(req, 500, "internal", "database error");
         return;
     }
@@ -480,7 +480,7 @@ void orders_fees(struct request *req)
     cJSON_AddStringToObject(doc, "order_id", order_id);
     cJSON_AddStringToObject(doc, "tariff_id", col_text(st, 0));
     cJSON_AddStringToObject(doc, "currency", col_text(st, 1));
-    sqlite3_finalize(st);
+    db_release(st);
     lines = fee_lines_json(order_id);
     total = db_query_int("SELECT COALESCE(SUM(amount_fen), 0) FROM fee_lines WHERE order_id = ?",
                          order_id, 0);

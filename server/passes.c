@@ -195,7 +195,7 @@ static int ticket_load(const char *by, const char *value, struct ticket_row *t)
         snprintf(t->category, sizeof t->category, "%s", cols[4] ? cols[4] : "");
         snprintf(t->priority, sizeof t->priority, "%s", cols[5] ? cols[5] : "");
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -217,7 +217,7 @@ static int ensure_short_code(struct ticket_row *t)
         const char *args[] = {code, t->id};
         db_bind_texts(st, 2, args);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        db_release(st);
         if (rc == SQLITE_DONE) {
             snprintf(t->short_code, sizeof t->short_code, "%s", code);
             t->has_code = true;

@@ -156,7 +156,7 @@ static int insert_table(const struct table *t, void (*fill)(int i, const char **
         if (rc != 0)
             fprintf(stderr, "carhelp-server: seed: %s\n", sqlite3_errmsg(db_handle()));
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 
@@ -227,7 +227,7 @@ static int insert_staff(void)
     epoch_text(clock_started(), created);
     int rc = st ? insert_row(st, 4, (const char *const[]){"field01", "field01", hash, created})
                 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 

@@ -40,7 +40,7 @@ static cJSON *rules_json(const char *tariff_id)
         add_int_or_null(r, "period_s", st, 5);
         cJSON_AddItemToArray(rules, r);
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return rules;
 }
 
@@ -54,7 +54,7 @@ void tariffs_get(struct request *req)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_release(st);
         reply_error(req, 404, "not_found", "no such tariff");
         return;
     }
@@ -62,7 +62,7 @@ void tariffs_get(struct request *req)
     cJSON_AddStringToObject(t, "id", (const char *)sqlite3_column_text(st, 0));
     cJSON_AddStringToObject(t, "name", (const char *)sqlite3_column_text(st, 1));
     cJSON_AddStringToObject(t, "currency", (const char *)sqlite3_column_text(st, 2));
-    sqlite3_finalize(st);
+    db_release(st);
     cJSON_AddItemToObject(t, "rules", rules_json(id));
     reply_json(req, 200, t);
 }

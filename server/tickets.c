@@ -150,7 +150,7 @@ static cJSON *attachments_json(const char *ticket_id)
     sqlite3_bind_text(st, 1, ticket_id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW)
         cJSON_AddItemToArray(list, attachment_json(st));
-    sqlite3_finalize(st);
+    db_release(st);
     return list;
 }
 
@@ -169,7 +169,7 @@ static cJSON *rating_json(const char *ticket_id)
         add_text_or_null(r, "comment", st, 1);
         add_time(r, "created_at", sqlite3_column_int64(st, 2));
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return r ? r : cJSON_CreateNull();
 }
 
@@ -202,7 +202,7 @@ static cJSON *events_json(const char *ticket_id)
     sqlite3_bind_text(st, 1, ticket_id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW)
         cJSON_AddItemToArray(list, event_json(st));
-    sqlite3_finalize(st);
+    db_release(st);
     return list;
 }
 
@@ -261,7 +261,7 @@ static cJSON *ticket_visible(struct request *req, const char *id, bool with_even
         sqlite3_bind_text(st, 2, req->who.account_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         t = ticket_json(st, with_events);
-    sqlite3_finalize(st);
+    db_release(st);
     if (!t)
         reply_error(req, 404, "not_found", "no such ticket");
     return t;
@@ -286,7 +286,7 @@ static int add_event(const char *ticket_id, const struct request *req, const cha
                   (const char *const[]){ticket_id, kind, req->who.subject, req->who.role, body});
     sqlite3_bind_int64(st, 6, clock_now());
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     if (rc == 0 && event_id)
         *event_id = sqlite3_last_insert_rowid(db_handle());
     return rc;
@@ -304,7 +304,7 @@ static int set_status(const char *ticket_id, const struct request *req, const ch
     sqlite3_bind_int64(st, 2, clock_now());
     sqlite3_bind_text(st, 3, ticket_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     snprintf(body, sizeof body, "%s -> %s", from, to);
     return rc == 0 ? add_event(ticket_id, req, "status_changed", body, NULL) : -1;
 }
@@ -317,7 +317,7 @@ static int touch(const char *ticket_id)
     sqlite3_bind_int64(st, 1, clock_now());
     sqlite3_bind_text(st, 2, ticket_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 
@@ -387,7 +387,7 @@ static void resolve_vehicle(const char *id_or_plate, char out[64])
     sqlite3_bind_text(st, 1, id_or_plate, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         snprintf(out, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    db_release(st);
 }
 
 static bool order_account(const char *order_id, char out[64])
@@ -401,7 +401,7 @@ static bool order_account(const char *order_id, char out[64])
         snprintf(out, 64, "%s", (const char *)sqlite3_column_text(st, 0));
         found = true;
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return found;
 }
 
@@ -413,7 +413,7 @@ static bool account_exists(const char *id)
         return false;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    db_release(st);
     return found;
 }
 
@@ -528,7 +528,7 @@ static int insert_ticket(struct request *req, const struct new_ticket *t, const 
         if (t->evidence)
             sqlite3_bind_text(st, 17, t->evidence, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        db_release(st);
         if (rc == SQLITE_DONE)
             return add_event(id, req, "created", NULL, NULL);
         if (rc != SQLITE_CONSTRAINT)
@@ -647,7 +647,7 @@ void tickets_list(struct request *req)
         last = sqlite3_column_int64(st, 18);
         n++;
     }
-    sqlite3_finalize(st);
+    db_release(st);
     if (more) {
         char cursor[32];
         snprintf(cursor, sizeof cursor, "c%lld", (long long)last);
@@ -708,7 +708,7 @@ static cJSON *event_load(int64_t id)
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW)
         e = event_json(st);
-    sqlite3_finalize(st);
+    db_release(st);
     return e;
 }
 
@@ -801,7 +801,7 @@ static void add_rating(struct request *req, void *ctx)
             sqlite3_bind_text(st, 3, comment->valuestring, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, clock_now());
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-        sqlite3_finalize(st);
+        db_release(st);
     }
     snprintf(text, sizeof text, "%d/5", score->valueint);
     if (rc == 0)
@@ -991,7 +991,7 @@ static void add_attachment(struct request *req, void *ctx)
         sqlite3_bind_blob(st, 7, u->data, (int)u->len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, clock_now());
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-        sqlite3_finalize(st);
+        db_release(st);
     }
     if (rc == 0)
         rc = add_event(id, req, "attachment", u->filename, NULL);
@@ -1004,7 +1004,7 @@ static void add_attachment(struct request *req, void *ctx)
         sqlite3_bind_text(st, 1, att_id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             a = attachment_json(st);
-        sqlite3_finalize(st);
+        db_release(st);
     }
     if (a)
         reply_json(req, 201, a);

@@ -91,7 +91,7 @@ static bool vehicle_find(const char *segment, struct vehicle *v)
         v->online = sqlite3_column_int(st, 2) != 0;
         found = true;
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return found;
 }
 
@@ -110,7 +110,7 @@ static void active_order_of(const char *vehicle_id, struct active_order *o)
         o->started_at = sqlite3_column_int64(st, 2);
         o->found = true;
     }
-    sqlite3_finalize(st);
+    db_release(st);
 }
 
 /* A customer may see and command the vehicle of their own active order only. */
@@ -179,7 +179,7 @@ static void audit(const char *actor, const char *role, const char *action, const
                                                     request_id, text});
         sqlite3_bind_int64(st, 1, at);
         sqlite3_step(st);
-        sqlite3_finalize(st);
+        db_release(st);
     }
     free(text);
     cJSON_Delete(details);
@@ -199,7 +199,7 @@ static void apply_effect(const char *vehicle_id, const char *type, int64_t at)
     sqlite3_bind_int64(st, 1, at);
     sqlite3_bind_text(st, 2, vehicle_id, -1, SQLITE_STATIC);
     sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_release(st);
 }
 
 static void settle_one(const char *vehicle_id, const struct plan *p, int64_t now_ms)
@@ -214,7 +214,7 @@ static void settle_one(const char *vehicle_id, const struct plan *p, int64_t now
     db_bind_texts(st, 4, (const char *const[]){s.status, s.failure_code, NULL, p->id});
     sqlite3_bind_int64(st, 3, s.at_ms / 1000);
     sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_release(st);
     if (!status_final(s.status))
         return;
     if (strcmp(s.status, "succeeded") == 0)
@@ -272,7 +272,7 @@ static void settle_vehicle(const char *vehicle_id)
         if (!p->answer[0])
             p->answer_ms = -1;
     }
-    sqlite3_finalize(st);
+    db_release(st);
     int64_t now_ms = clock_now_ms();
     for (size_t i = 0; i < n; i++)
         settle_one(vehicle_id, &plans[i], now_ms);
@@ -329,7 +329,7 @@ static cJSON *command_load(const char *vehicle_id, const char *command_id)
     db_bind_texts(st, 2, (const char *const[]){command_id, vehicle_id});
     if (sqlite3_step(st) == SQLITE_ROW)
         c = command_json(st);
-    sqlite3_finalize(st);
+    db_release(st);
     return c;
 }
 
@@ -346,7 +346,7 @@ static cJSON *last_command(const char *vehicle_id, int64_t since)
         sqlite3_bind_int64(st, 2, since);
         if (sqlite3_step(st) == SQLITE_ROW)
             c = command_json(st);
-        sqlite3_finalize(st);
+        db_release(st);
     }
     return c ? c : cJSON_CreateNull();
 }
@@ -382,7 +382,7 @@ static cJSON *vehicle_json(const char *vehicle_id)
         cJSON_AddNumberToObject(loc, "lng", sqlite3_column_double(st, 10));
         cJSON_AddNullToObject(loc, "address");
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return v;
 }
 
@@ -438,7 +438,7 @@ void vehicles_command_get(struct request *req)
         if (st) {
             db_bind_texts(st, 2, (const char *const[]){command_id, req->who.account_id});
             visible = sqlite3_step(st) == SQLITE_ROW;
-            sqlite3_finalize(st);
+            db_release(st);
         }
     }
     cJSON *c = visible ? command_load(v.id, command_id) : NULL;
@@ -516,7 +516,7 @@ static int order_lookup(const char *order_id, char *vehicle_id, size_t vsize, ch
         copy_text(account_id, asize, sqlite3_column_text(st, 2));
         rc = 0;
     }
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 
@@ -618,7 +618,7 @@ static void create_command(struct request *req, void *ctx)
     else
         sqlite3_bind_text(st, 13, "vehicle_offline", -1, SQLITE_STATIC);
     bool ok = sqlite3_step(st) == SQLITE_DONE;
-    sqlite3_finalize(st);
+    db_release(st);
     if (!ok) {
         reply_error(req, 500, "internal", "could not store the command");
         return;

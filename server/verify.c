@@ -142,7 +142,7 @@ static void lockout_state(const char *phone, int64_t now, struct lockout *l)
             l->failures++;
         }
     }
-    sqlite3_finalize(st);
+    db_release(st);
     if (l->window_end <= now) {
         l->failures = 0;
         l->window_end = 0;
@@ -162,7 +162,7 @@ static int record_attempt(const struct verify_input *in, bool ok, const char *to
     sqlite3_bind_text(st, 4, token_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 
@@ -180,7 +180,7 @@ static int record_verification(const char *token_hash, const char *account_id,
     db_bind_texts(st, 3, (const char *const[]){token_hash, account_id, method_names[m]});
     sqlite3_bind_int64(st, 4, now);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    db_release(st);
     return rc;
 }
 
@@ -205,7 +205,7 @@ static void load_owner(const char *phone, struct owner *o)
             copy_text(st, 1, o->id_number, sizeof o->id_number);
             copy_text(st, 2, o->member_id, sizeof o->member_id);
         }
-        sqlite3_finalize(st);
+        db_release(st);
     }
     if (!o->known) { /* stand-ins of the usual shapes: the compares below cost the same */
         snprintf(o->account_id, sizeof o->account_id, "acc_0000");
@@ -224,7 +224,7 @@ static void order_owner(const char *order_id, char out[FACT_MAX + 1])
     sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         copy_text(st, 0, out, FACT_MAX + 1);
-    sqlite3_finalize(st);
+    db_release(st);
 }
 
 static bool fact_matches(const struct verify_input *in, const struct owner *o)
@@ -261,7 +261,7 @@ static bool may_verify(const struct request *req, const char *phone)
         sqlite3_bind_text(st, 1, req->who.account_id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             copy_text(st, 0, own, sizeof own);
-        sqlite3_finalize(st);
+        db_release(st);
     }
     return own[0] && strcmp(own, phone) == 0;
 }

@@ -641,8 +641,9 @@ def test_tokens_and_codes_are_stored_hashed(tmp_path):
 def test_schema_is_versioned_and_complete(tmp_path):
     db = tmp_path / "svc.db"
     Server(db=db, seed=None).stop()
-    # One version per migration in server/db_schema.c: v1 the schema, v2 tickets, v3 vehicles.
-    assert db_rows(db, "PRAGMA user_version") == [(3,)]
+    # One version per migration in server/db_schema.c: v1 the schema, v2 tickets, v3 vehicles,
+    # v4 the verification lockout's index.
+    assert db_rows(db, "PRAGMA user_version") == [(4,)]
     assert db_rows(db, "PRAGMA journal_mode") == [("wal",)]
     tables = {t for (t,) in db_rows(db, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"accounts", "staff", "tokens", "otps", "verifications", "verify_attempts", "tariffs",
