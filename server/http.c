@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "router.h"
 #include "secret.h"
@@ -15,6 +17,13 @@
 /* Bodies over the cap are read and thrown away up to this size, so the client, still
  * sending, gets the 413 instead of a connection reset; beyond it the connection is cut. */
 #define DISCARD_MAX (16u * 1024u * 1024u)
+
+/* The stop on SIGTERM (http_stop): requests already begun may take this long to finish and
+ * send their answers; requests that arrive after the signal are refused with 503. */
+#define DRAIN_MS 5000
+
+static atomic_bool stopping;
+static atomic_int live_requests; /* begun and not yet reported complete by MHD */
 
 static double elapsed_ms(const struct request *req)
 {
@@ -62,6 +71,7 @@ static struct request *request_new(struct MHD_Connection *conn,
         free(req);
         return NULL;
     }
+    atomic_fetch_add(&live_requests, 1);
     return req;
 }
 
@@ -73,6 +83,7 @@ static void request_free(struct request *req)
     free(req->body);
     free(req->path);
     free(req);
+    atomic_fetch_sub(&live_requests, 1);
 }
 
 /* Returns false when the body passed even the discard limit. */
@@ -133,6 +144,8 @@ static void add_headers(struct request *req, struct MHD_Response *resp)
     if (req->reply.replayed)
         MHD_add_response_header(resp, "Idempotent-Replayed", "true");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (atomic_load(&stopping)) /* the last answer on this connection */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
 static enum MHD_Result send_reply(struct request *req)
@@ -200,6 +213,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req)
             return MHD_NO;
         *con_cls = req;
+        if (atomic_load(&stopping)) { /* refused, and the connection closed after */
+            reply_error(req, 503, "unavailable", "the service is stopping; try again shortly");
+            req->reply.retry_after = 1;
+            return send_reply(req);
+        }
         if (answer_before_body(req)) {
             req->body_too_big = true;
             return finish(req);
@@ -295,17 +313,30 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
     vfprintf(stderr, fmt, ap);
 }
 
+/* Connections are served by a pool of this many threads (epoll), not a thread each: every
+ * handler runs under the one database lock, so more threads only queue for it, and a thread
+ * per connection paid for its creation and for 64 threads contending under load.
+ * With --faults it is a thread per connection again: injected delays and slowloris sleep in
+ * the handler, which in a pool would stall every connection of that thread. */
+#define THREAD_POOL_SIZE 4
+
 static struct MHD_Daemon *start_daemon(const struct server_config *cfg,
                                        const struct sockaddr_storage *ss, char *cert, char *key)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
+    unsigned threads = cfg->faults ? 0 : THREAD_POOL_SIZE;
+    struct MHD_OptionItem pool[] = {
+        {threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                     (threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION);
     if (ss->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (cert)
         flags |= MHD_USE_TLS;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, (void *)cfg, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_ARRAY, pool,
         MHD_OPTION_SOCK_ADDR, ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
@@ -345,9 +376,20 @@ struct MHD_Daemon *http_start(const struct server_config *cfg, uint16_t *port, c
     return d;
 }
 
+/* A clean stop: no new connections; a request already begun runs to the end and sends its
+ * answer (for at most DRAIN_MS), one that comes after on an open connection gets 503
+ * unavailable with Retry-After: 1; every answer carries Connection: close. So a create
+ * that committed is answered (unless the drain runs out of time) and a refused one was not
+ * begun: a client can retry either with its Idempotency-Key. */
 void http_stop(struct MHD_Daemon *daemon)
 {
+    atomic_store(&stopping, true);
+    MHD_socket listener = MHD_quiesce_daemon(daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
     faults_cancel_all();
+    for (int waited = 0; atomic_load(&live_requests) > 0 && waited < DRAIN_MS; waited += 10)
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
     MHD_stop_daemon(daemon);
     free(tls_cert_pem);
     free(tls_key_pem);
