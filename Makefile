@@ -212,6 +212,14 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) bench/run.sh
 
+# The service under load (issue 10): wrk creating tickets from 64 connections for SOAK_SECONDS,
+# then SIGTERM under load and a restart; exit 1 on any 5xx, socket error, lost or duplicated
+# ticket (tests/load/soak.py). CI runs it short: `make soak SOAK_SECONDS=5`.
+SOAK_SECONDS ?= 30
+soak: all
+	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh bench
+	@CARHELP_SERVER_BIN=$(abspath $(SERVER)) $(PYTHON) tests/load/soak.py --seconds $(SOAK_SECONDS)
+
 # Fuzzing (issue 10; tests/fuzz/, docs/DECISIONS.md): one libFuzzer harness per target,
 # built with clang -fsanitize=fuzzer,address,undefined into $(BUILD)/fuzz/. `make fuzz` runs
 # each for FUZZ_SECONDS (CI: 60), -j$(JOBS) at a time, from the seeds in tests/fuzz/corpus/T/
