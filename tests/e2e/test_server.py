@@ -617,6 +617,58 @@ def test_sigterm_does_not_wait_for_injected_delays():
     t.join(10)
 
 
+def _read_answer(sock):
+    """A whole HTTP/1.1 answer with Content-Length from a raw socket: (head, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before an answer: {data!r}"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside the body"
+        body += chunk
+    return head.decode(), body
+
+
+def test_sigterm_lets_begun_requests_answer_and_refuses_later_ones(tmp_path):
+    # A request begun before SIGTERM (headers in, body still coming) finishes and is answered;
+    # one sent afterwards on an open keep-alive connection gets 503 with Retry-After; new
+    # connections are refused; the service then exits 0 with the database closed.
+    import signal
+    db = tmp_path / "svc.db"
+    s = Server(db=db)
+    host, port = "127.0.0.1", s.port
+    begun = socket.create_connection((host, port), timeout=10)
+    later = socket.create_connection((host, port), timeout=10)
+    later.sendall(b"GET /v1/meta HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert _read_answer(later)[0].startswith("HTTP/1.1 200")  # kept alive
+    body = b'{"phone": "13800138000"}'
+    begun.sendall(b"POST /v1/auth/otp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+    time.sleep(0.5)
+    s.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert s.proc.poll() is None, "stopped without waiting for the begun request"
+    later.sendall(b"GET /v1/meta HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, refused = _read_answer(later)
+    assert head.startswith("HTTP/1.1 503"), head
+    assert re.search(r"(?im)^retry-after: 1\r?$", head)
+    assert re.search(r"(?im)^connection: close", head)
+    assert json.loads(refused)["error"]["code"] == "unavailable"
+    with pytest.raises(OSError):
+        socket.create_connection((host, port), timeout=5).close()
+    begun.sendall(body[10:])
+    head, answer = _read_answer(begun)
+    assert head.startswith("HTTP/1.1 202"), head
+    assert json.loads(answer)["sent"] is True
+    assert s.proc.wait(10) == 0
+    assert not os.path.exists(str(db) + "-wal")  # closed, the WAL folded back
+    assert db_rows(db, "SELECT count(*) FROM otps WHERE phone = '13800138000'") == [(1,)]
+
+
 def test_sigint_also_stops_cleanly(tmp_path):
     import signal
     s = Server(db=tmp_path / "svc.db")
