@@ -149,7 +149,8 @@ static bool is_secret_option(const char *word)
     return false;
 }
 
-/* An OTP (4-8 digits) or something like an ID-card number (15+ digits, maybe a final X). */
+/* An OTP (4-8 digits) or something like an ID-card number (15+ digits, maybe a final X),
+ * also inside a longer word ("--message=ID 11010519491231002X" is one word). */
 static bool looks_secret_number(const char *w)
 {
     size_t n = strlen(w), digits = strspn(w, "0123456789");
@@ -157,13 +158,36 @@ static bool looks_secret_number(const char *w)
         return true;
     if (n >= 15 && (digits == n || (digits == n - 1 && (w[n - 1] == 'X' || w[n - 1] == 'x'))))
         return true;
+    for (const char *p = w; *p; p++)
+        if (strspn(p, "0123456789") >= 15)
+            return true;
     return false;
 }
 
+/* The token this shell would send now (CARHELP_TOKEN or the profile's), so that a token
+ * pasted at the prompt by mistake never reaches the history. NULL when there is none. */
+static char *current_token(struct session *s)
+{
+    const char *env = getenv("CARHELP_TOKEN");
+    if (env && *env)
+        return strdup(env);
+    struct credential c;
+    struct ch_error err;
+    memset(&c, 0, sizeof c);
+    char *token = NULL;
+    if (credentials_load(s->paths.credentials_file, s->profile, &c, &err) == 0 && c.token &&
+        *c.token)
+        token = strdup(c.token);
+    credential_free(&c);
+    return token;
+}
+
 /* Lines that must never reach the history file (nor readline's in-memory list). */
-static bool line_has_secret(const char *line)
+static bool line_has_secret(const char *line, const char *token)
 {
     struct words w;
+    if (token && strlen(token) >= 8 && strstr(line, token))
+        return true;
     if (split_line(line, &w, true, NULL))
         return true;
     bool secret = false;
@@ -204,7 +228,7 @@ static void history_load(struct session *s, struct history_file *h)
             history_warn(s, h, strerror(errno));
         return;
     }
-    char *line = NULL;
+    char *line = NULL, *token = current_token(s);
     size_t cap = 0;
     ssize_t n;
     int kept = 0;
@@ -215,11 +239,12 @@ static void history_load(struct session *s, struct history_file *h)
             break;
         }
         line[strcspn(line, "\n")] = '\0';
-        if (*line && !line_has_secret(line)) {
+        if (*line && !line_has_secret(line, token)) {
             add_history(line);
             kept++;
         }
     }
+    free(token);
     free(line);
     fclose(f);
     stifle_history(1000);
@@ -227,7 +252,10 @@ static void history_load(struct session *s, struct history_file *h)
 
 static void history_record(struct session *s, struct history_file *h, const char *line)
 {
-    if (!*line || line_has_secret(line))
+    char *token = current_token(s);
+    bool secret = *line && line_has_secret(line, token);
+    free(token);
+    if (!*line || secret)
         return;
     add_history(line);
     if (h->broken)

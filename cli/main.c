@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <readline/readline.h>
 #include <cjson/cJSON.h>
 
@@ -85,6 +89,17 @@ static const char *suggest_option(const struct command *c, const char *name)
 }
 
 /* ---- parsing ------------------------------------------------------------------------ */
+
+/* Options people try for a token or password: cli.md never takes one on the command line. */
+static bool is_secret_option_name(const char *name)
+{
+    static const char *const names[] = {"token", "password", "passwd", "pass", "otp", "code",
+                                        "secret", "api-key", "auth", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (strcmp(name, *n) == 0)
+            return true;
+    return false;
+}
 
 static const struct opt *find_long(const struct opt *opts, const char *name, size_t n, int *idx)
 {
@@ -166,7 +181,13 @@ static void parse_long(struct cmdline *cl, int argc, char **argv, int *i)
     if (!o) {
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(n < 100 ? n : 100), arg);
+        bool first_error = !cl->err.exit_code;
         usage_error(cl, _("unknown option '--%s'"), name);
+        if (first_error && is_secret_option_name(name))
+            err_hint(&cl->err, _("secrets are never taken as arguments (ps and shell history "
+                                 "would show them): 'carhelp login' asks for them, "
+                                 "'login --with-token' reads a token from stdin, or set "
+                                 "CARHELP_TOKEN"));
         const char *s = suggest_option(c, name);
         if (s && cl->err.exit_code && !cl->err.hint[0])
             err_hint(&cl->err, _("did you mean '--%s'?"), s);
@@ -579,8 +600,21 @@ int dispatch_argv(struct session *shared, int argc, char **argv)
     return rc;
 }
 
+/* Tokens, one-time codes, passwords and ID numbers pass through this process's memory: no
+ * core file may copy them to disk, and no other program of the same user may attach to read
+ * them (ssh-agent does the same). exec() makes children dumpable again. */
+static void keep_secrets_out_of_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    (void)setrlimit(RLIMIT_CORE, &none);
+#ifdef __linux__
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    keep_secrets_out_of_core_dumps();
     struct cmdline cl;
     memset(&cl, 0, sizeof cl);
     /* --version comes first and does nothing else (a benchmark holds it under 5 ms). */
