@@ -124,8 +124,7 @@ static char *result_line(const struct batch_ops *ops, int line_no, const cJSON *
             cJSON_AddStringToObject(e, "request_id", err->request_id);
         else
             cJSON_AddNullToObject(e, "request_id");
-        if (err->retries)
-            cJSON_AddNumberToObject(e, "retries", err->retries);
+        cJSON_AddNumberToObject(e, "retries", err->retries);
     }
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);

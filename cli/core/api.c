@@ -111,8 +111,11 @@ int api_decode(struct http_response *resp, int rc, const char *what, cJSON **out
     if (what)
         snprintf(err->what, sizeof err->what, "%s", what);
 
-    if (resp->status < 200 || resp->status > 299)
-        return http_failure(resp, what, err);
+    if (resp->status < 200 || resp->status > 299) {
+        rc = http_failure(resp, what, err);
+        err->retries = resp->retries;   /* err_set cleared what http_perform counted */
+        return rc;
+    }
     if (resp->status == 204 || resp->body.len == 0)
         return 0;
     cJSON *doc = NULL;
