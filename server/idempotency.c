@@ -51,7 +51,7 @@ void idempotency_expire(void)
      * overwritten by record(), so expiry stays exact to the second. */
     static int64_t last_run = INT64_MIN;
     int64_t now = clock_now();
-    if (now >= last_run && now - last_run < 60)
+    if (last_run != INT64_MIN && now >= last_run && now - last_run < 60)
         return;
     last_run = now;
     sqlite3_stmt *st = db_prepare("DELETE FROM idempotency_keys WHERE created_at < ?");
