@@ -19,6 +19,7 @@ def pytest_sessionstart(session):
         import shutil
         shutil.rmtree(Path(chtest.VALGRIND_DIR) / "logs", ignore_errors=True)
         (Path(chtest.VALGRIND_DIR) / "logs").mkdir(parents=True)
+        (Path(chtest.VALGRIND_DIR) / "logs").chmod(0o1777)
 
 
 def pytest_sessionfinish(session):

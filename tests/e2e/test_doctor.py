@@ -88,7 +88,7 @@ def test_dead_server_fails_connect_with_a_hint_and_skips_the_rest_quickly(carhel
     url = closed_port_url()
     t0 = time.monotonic()
     r = carhelp("doctor", CARHELP_API_URL=url)
-    assert time.monotonic() - t0 < 10
+    assert time.monotonic() - t0 < 10 * chtest.SLOW      # SLOW: under valgrind
     assert r.returncode == 1, r.stdout
     checks = parse(r.stdout)
     assert list(checks) == CHECKS

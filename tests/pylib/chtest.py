@@ -30,6 +30,7 @@ def _valgrind_wrapper(vgdir):
     logs = os.path.join(vgdir, "logs")
     os.makedirs(bindir, exist_ok=True)
     os.makedirs(logs, exist_ok=True)
+    os.chmod(logs, 0o1777)       # tests also start carhelp as user nobody (test_secrets)
     opts = ["--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite,indirect",
             "--errors-for-leak-kinds=definite,indirect", f"--error-exitcode={VALGRIND_EXIT}",
             "--child-silent-after-fork=yes", "--num-callers=40", "--gen-suppressions=all",
