@@ -138,6 +138,8 @@ static void use_document(const cJSON *doc)
 
 static void report_json(const struct audit_report *r)
 {
+    if (fuzz_has_control(r->order_id))
+        fuzz_fail("audit report: a control character in the order ID");
     for (int i = 0; i < r->nfindings; i++)
         if (fuzz_has_control(r->findings[i].message) || !r->findings[i].code[0])
             fuzz_fail("audit finding %d: no code, or a control character in its message", i);
