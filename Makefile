@@ -29,6 +29,8 @@ PYTEST_XDIST = $(if $(filter-out 0 1,$(TEST_JOBS)),$(shell $(PYTHON) -c 'import 
 # memcheck; a memory error or a definite/indirect leak fails it (tests/pylib/chtest.py writes the
 # wrapper; tests/valgrind.supp; one log per process in $(BUILD)/valgrind/logs/).
 VALGRIND    ?=
+# The e2e suite's files (CI runs a part of it under valgrind: .ci/run, docs/DECISIONS.md).
+E2E_TESTS   ?= tests/e2e
 comma       := ,
 WERROR      ?=
 VERSION     := 0.1.0
@@ -196,7 +198,7 @@ lint-man:
 e2e: all
 	CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) \
 	    $(if $(VALGRIND),CARHELP_VALGRIND=$(abspath $(BUILD))/valgrind) \
-	    $(PYTHON) -m pytest $(PYTEST_FLAGS) $(PYTEST_XDIST) tests/e2e
+	    $(PYTHON) -m pytest $(PYTEST_FLAGS) $(PYTEST_XDIST) $(E2E_TESTS)
 
 contract: all
 	CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) \
