@@ -218,8 +218,9 @@ bench:
 # then SIGTERM under load and a restart; exit 1 on any 5xx, socket error, lost or duplicated
 # ticket (tests/load/soak.py). CI runs it short: `make soak SOAK_SECONDS=5`.
 SOAK_SECONDS ?= 30
-soak: all
+soak:
 	@PKG_CONFIG='$(PKG_CONFIG)' CC='$(CC)' PYTHON='$(PYTHON)' scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
 	@CARHELP_SERVER_BIN=$(abspath $(SERVER)) $(PYTHON) tests/load/soak.py --seconds $(SOAK_SECONDS)
 
 # Fuzzing (issue 10; tests/fuzz/, docs/DECISIONS.md): one libFuzzer harness per target,
