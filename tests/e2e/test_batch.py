@@ -122,12 +122,14 @@ def test_verify_batch_bad_lines_are_reported_and_the_rest_go_on(staff, tmp_path)
 
 
 def test_verify_batch_sends_nothing_for_lines_it_can_tell_are_invalid(staff, server):
+    server.settled_log_lines()
     before = server.log_text().count("POST /v1/accounts/verify")
     bad = "\n".join(json.dumps(x) for x in [{"phone": "1"}, {"phone": "13800138000"},
                                             {"phone": "13800138000", "id_last4": "12345"}])
     r = staff("account", "verify", "--batch", "-", input=bad + "\n")
     assert r.returncode == 1
     assert [d["exit"] for d in ndjson(r.stdout)] == [2, 2, 2]
+    server.settled_log_lines()
     assert server.log_text().count("POST /v1/accounts/verify") == before
 
 
@@ -144,7 +146,7 @@ def test_verify_batch_locked_out_phone_is_that_lines_answer(staff):
 
 
 def test_verify_batch_with_single_options_or_bad_parallel_is_a_usage_error(staff, server):
-    before = len(server.log_lines)
+    before = server.settled_log_lines()
     cases = [
         ("account", "verify", "--batch", "-", "--phone", "13800138000"),
         ("account", "verify", "--batch", "-", "--member", "M100001"),
@@ -160,7 +162,7 @@ def test_verify_batch_with_single_options_or_bad_parallel_is_a_usage_error(staff
         assert r.returncode == 2, (args, r.stderr)
         assert r.stdout == ""
         assert len(r.stderr.strip().splitlines()) <= 2, r.stderr
-    assert len(server.log_lines) == before
+    assert server.settled_log_lines() == before
 
 
 def test_verify_batch_not_logged_in_is_exit_4_before_reading(carhelp):
@@ -196,12 +198,12 @@ def test_empty_input_is_exit_0_with_a_note(staff, tmp_path):
 
 
 def test_csv_without_header_is_exit_2_and_sends_nothing(staff, server):
-    before = len(server.log_lines)
+    before = server.settled_log_lines()
     r = staff("account", "verify", "--batch", "-", input="13800138000,M100001\n")
     assert r.returncode == 2
     assert r.stdout == ""
     assert "header" in r.stderr
-    assert len(server.log_lines) == before
+    assert server.settled_log_lines() == before
 
 
 def test_directory_or_missing_file_is_exit_2(staff, tmp_path):
@@ -245,10 +247,12 @@ def test_audit_batch_findings_and_undecided_per_line(staff):
 
 def test_audit_batch_fetches_the_tariff_once(staff, server):
     staff("account", "verify", "--phone", "13912345678", "--member", "M100002")
+    server.settled_log_lines()
     before = server.log_text().count("GET /v1/tariffs/")
     r = staff("order", "audit", "--batch", "-", "--parallel", "1",
               input="ord_20261102_0002\nord_20261103_0003\n" * 5)
     assert [d["exit"] for d in ndjson(r.stdout)] == [1] * 10
+    server.settled_log_lines()
     assert server.log_text().count("GET /v1/tariffs/") - before == 1
 
 
@@ -282,10 +286,12 @@ def test_parallel_1_equals_parallel_32(staff, command):
 def test_batch_takes_every_line_once_through_few_connections(staff, server, tmp_path):
     """60 lines at --parallel 4: 60 requests, all answered, over at most 4 connections (-v
     marks each response that needed a new connection)."""
+    server.settled_log_lines()
     before = server.log_text().count("GET /v1/vehicles/")
     r = staff("vehicle", "show", "--batch", write(tmp_path, "v", "veh_001\n" * 60),
               "--parallel", "4", "-v")
     assert r.returncode == 0
+    server.settled_log_lines()
     assert server.log_text().count("GET /v1/vehicles/") - before == 60
     assert r.stderr.count("> GET ") == 60
     assert 1 <= r.stderr.count("(new connection)") <= 4, r.stderr

@@ -13,7 +13,7 @@ TYPES = ["vehicle", "billing", "account", "accident", "app"]
 
 
 def requests(server):
-    return len(server.log_text().splitlines())
+    return server.settled_log_lines()
 
 
 @pytest.mark.parametrize("issue", TYPES)

@@ -253,7 +253,7 @@ def test_credentials_readable_by_others_are_refused_with_the_chmod(srv, tmp_path
     token = tokens_in(env)[0]
     path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
     os.chmod(path, mode)
-    requests_before = len(srv.log_lines)
+    requests_before = srv.settled_log_lines()
     for args in (["auth", "status"], ["order", "show", "ord_20261101_0001"]):
         r = run(env, *args)
         assert r.returncode == 4, (args, r.stderr)
@@ -262,8 +262,7 @@ def test_credentials_readable_by_others_are_refused_with_the_chmod(srv, tmp_path
         r = run(env, "--json", *args)
         err = json.loads(r.stderr.strip().splitlines()[-1])["error"]
         assert r.returncode == 4 and err["exit_code"] == 4 and token not in r.stderr
-    time.sleep(0.2)
-    assert len(srv.log_lines) == requests_before, "the token must not be sent"
+    assert srv.settled_log_lines() == requests_before, "the token must not be sent"
     os.chmod(path, 0o600)
     assert run(env, "auth", "status").returncode == 0
 
@@ -286,7 +285,7 @@ SECRET_ARGS = [
 def test_a_secret_option_is_a_usage_error_with_a_hint_and_no_echo(srv, tmp_path, args):
     env = chtest.isolated_env(tmp_path, srv.url)
     token = "5" * 64
-    requests_before = len(srv.log_lines)
+    requests_before = srv.settled_log_lines()
     r = run(env, *[a.format(token=token) for a in args])
     assert r.returncode == 2, r.stderr
     lines = r.stderr.splitlines()
@@ -294,8 +293,7 @@ def test_a_secret_option_is_a_usage_error_with_a_hint_and_no_echo(srv, tmp_path,
     assert lines[1].startswith("hint: ") and "CARHELP_TOKEN" in lines[1]
     assert find_secrets(r.stderr + r.stdout, [token, A_CODE, STAFF_PASSWORD]) == []
     assert not tokens_in(env)
-    time.sleep(0.1)
-    assert len(srv.log_lines) == requests_before
+    assert srv.settled_log_lines() == requests_before
 
 
 @pytest.mark.parametrize("args", [["login", "--with-token", "{token}"],

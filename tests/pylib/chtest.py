@@ -123,6 +123,21 @@ class Server:
         for line in self.proc.stderr:
             self.log_lines.append(line)
 
+    def settled_log_lines(self, quiet=0.3, timeout=10.0):
+        """The number of log lines once the log has stopped growing for `quiet` seconds: the
+        service logs a request after answering it, so a count taken right after a command
+        may miss that command's last line."""
+        deadline = time.monotonic() + timeout
+        n, since = len(self.log_lines), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            m = len(self.log_lines)
+            if m != n:
+                n, since = m, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                break
+        return n
+
     def log_text(self):
         """Everything the service logged so far (all of it once the service has stopped)."""
         if self.proc.poll() is not None:
