@@ -219,7 +219,7 @@ def rig(module_rig, tmp_path):
 
 INFO = re.compile(r"carhelp: (warning: |saved to the outbox |\d+ requests? waits? in the outbox|"
                   r"\d+ delivered, |.*: (queued at the service|confirmed by the vehicle|sent to "
-                  r"the vehicle)$)")
+                  r"the vehicle|sent to the vehicle, waiting for it to confirm)$)")
 
 
 def error_lines(stderr):
