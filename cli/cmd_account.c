@@ -22,15 +22,6 @@ static const struct command cmd_account_verify, cmd_account_show, cmd_account_fr
 
 /* ---- shared helpers --------------------------------------------------------------------- */
 
-/* Server text on a terminal: one line, no control sequences. */
-static void clean(const char *in, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < outsz; p++)
-        out[o++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
-    out[o] = '\0';
-}
-
 static bool is_staff(const char *role)
 {
     return role && strcmp(role, "staff") == 0;
@@ -170,7 +161,7 @@ static int print_verify(struct session *s, const cJSON *res, const char *masked,
         return ok ? CH_OK : CH_NO;
     }
     char id[ID_MAX];
-    clean(json_str(res, "account_id", "?"), id, sizeof id);
+    term_safe(json_str(res, "account_id", "?"), id, sizeof id);
     if (ok) {
         printf(_("Verified: %s belongs to account %s (checked by %s)\n"), masked, id,
                _(m->label));
@@ -356,9 +347,9 @@ static void print_money(const char *label, const cJSON *a, const char *key)
 static void print_account(struct session *s, const cJSON *a)
 {
     char name[160], id[ID_MAX], status[32], buf[128], member[ID_MAX], level[32];
-    clean(json_str(a, "name", ""), name, sizeof name);
-    clean(json_str(a, "id", "?"), id, sizeof id);
-    clean(json_str(a, "status", "?"), status, sizeof status);
+    term_safe(json_str(a, "name", ""), name, sizeof name);
+    term_safe(json_str(a, "id", "?"), id, sizeof id);
+    term_safe(json_str(a, "status", "?"), status, sizeof status);
     printf("%s%s%s (%s)\n", c_bold(s->color_out), name, c_reset(s->color_out), id);
     bool active = strcmp(status, "active") == 0;
     printf("  ");
@@ -367,17 +358,17 @@ static void print_account(struct session *s, const cJSON *a)
            c_reset(s->color_out));
     print_money(_("balance"), a, "balance_fen");
     print_money(_("deposit"), a, "deposit_fen");
-    clean(json_str(a, "licence_status", "?"), buf, sizeof buf);
+    term_safe(json_str(a, "licence_status", "?"), buf, sizeof buf);
     print_field(_("licence"), buf);
-    clean(json_str(a, "member_level", "?"), level, sizeof level);
-    clean(json_str(a, "member_id", "?"), member, sizeof member);
+    term_safe(json_str(a, "member_level", "?"), level, sizeof level);
+    term_safe(json_str(a, "member_id", "?"), member, sizeof member);
     snprintf(buf, sizeof buf, "%s (%s)", level, member);
     print_field(_("member level"), buf);
     /* Masked by the service; masked again here so a careless server cannot leak them. */
-    clean(json_str(a, "phone_masked", ""), name, sizeof name);
+    term_safe(json_str(a, "phone_masked", ""), name, sizeof name);
     mask_phone(name, buf, sizeof buf);
     print_field(_("phone"), buf);
-    clean(json_str(a, "id_number_masked", ""), name, sizeof name);
+    term_safe(json_str(a, "id_number_masked", ""), name, sizeof name);
     mask_id_number(name, buf, sizeof buf);
     print_field(_("ID number"), buf);
     if (strcmp(status, "frozen") == 0)
@@ -461,7 +452,7 @@ static int reason_needed(struct ch_error *err)
 static int confirm_freeze(struct session *s, const char *id, const cJSON *a, struct ch_error *err)
 {
     char name[160], question[320];
-    clean(json_str(a, "name", ""), name, sizeof name);
+    term_safe(json_str(a, "name", ""), name, sizeof name);
     if (strcmp(json_str(a, "status", ""), "frozen") == 0)
         snprintf(question, sizeof question, _("Account %s (%s) is already frozen. Freeze it again?"),
                  id, name);
@@ -566,7 +557,7 @@ static int freeze_exec(struct session *s, const struct parsed *p)
         session_print_json(s, a);
     } else {
         char name[160];
-        clean(json_str(a, "name", ""), name, sizeof name);
+        term_safe(json_str(a, "name", ""), name, sizeof name);
         printf(_("Account %s (%s) is frozen.\n"), id, name);
     }
     cJSON_Delete(a);

@@ -47,7 +47,7 @@ static void local_time_of(const char *rfc3339, char *out, size_t outsz)
 {
     time_t t = parse_rfc3339(rfc3339 ? rfc3339 : "");
     if (t == (time_t)-1)
-        snprintf(out, outsz, "%s", rfc3339 && *rfc3339 ? rfc3339 : "?");
+        term_safe(rfc3339 && *rfc3339 ? rfc3339 : "?", out, outsz);   /* as sent, made safe */
     else
         format_local_time(t, out, outsz);
 }
@@ -64,7 +64,8 @@ static void print_fields(FILE *f, const char *const *labels, const char *const *
             continue;
         fputs("  ", f);
         print_padded(f, labels[i], w + 2);
-        fprintf(f, "%s\n", values[i]);
+        term_print(f, values[i], TERM_ONE_LINE, NULL);
+        fputc('\n', f);
     }
 }
 
@@ -142,10 +143,13 @@ static int print_logged_in(struct session *s, const cJSON *whoami)
     char until[64];
     local_time_of(c->expires_at, until, sizeof until);
     const char *name = json_str(whoami, "name", NULL);
+    char *sname = term_safe_dup(name, TERM_ONE_LINE), *role = term_safe_dup(c->role, TERM_ONE_LINE),
+         *subject = term_safe_dup(c->subject, TERM_ONE_LINE);
     if (name && *name)
-        printf(_("Logged in as %s (%s %s) until %s\n"), name, c->role, c->subject, until);
+        printf(_("Logged in as %s (%s %s) until %s\n"), sname, role, subject, until);
     else
-        printf(_("Logged in as %s %s until %s\n"), c->role, c->subject, until);
+        printf(_("Logged in as %s %s until %s\n"), role, subject, until);
+    free(sname), free(role), free(subject);
     return 0;
 }
 
@@ -482,7 +486,9 @@ static int status_exec(struct session *s, const struct parsed *p)
                              account && *account && strcmp(account, json_str(who, "subject", "")) != 0
                                  ? account : NULL,
                              expiry, s->cfg.api_url, from };
-    printf(_("Logged in as %s\n"), name && *name ? name : json_str(who, "subject", "?"));
+    char shown[256];
+    printf(_("Logged in as %s\n"),
+           term_safe(name && *name ? name : json_str(who, "subject", "?"), shown, sizeof shown));
     print_fields(stdout, labels, values, (int)(sizeof labels / sizeof labels[0]));
     if (!from_env && s->cred.api_url && s->cfg.api_url && strcmp(s->cred.api_url, s->cfg.api_url))
         msg_warn(s, _("this token was issued by %s, not %s"), s->cred.api_url, s->cfg.api_url);

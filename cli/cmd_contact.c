@@ -39,15 +39,6 @@ struct view {
     const cJSON *doc;           /* the service's answer (live/cache), or NULL */
 };
 
-/* Server text on a terminal: one line, no control sequences. */
-static void clean(const char *in, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < outsz; p++)
-        out[o++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
-    out[o] = '\0';
-}
-
 /* ---- the cache ------------------------------------------------------------------------------ */
 
 static void cache_path(const struct session *s, char *out, size_t outsz)
@@ -363,7 +354,7 @@ static void print_phones(const struct view *v, bool col)
         bool found = false;
         cJSON_ArrayForEach(p, phones) {
             char num[32];
-            clean(json_str(p, "number", ""), num, sizeof num);
+            term_safe(json_str(p, "number", ""), num, sizeof num);
             const char *purpose = json_str(p, "purpose", "");
             if (!found && strcmp(purpose, "customer_service") == 0 &&
                 json_bool(p, "for_support", true)) {

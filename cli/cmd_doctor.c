@@ -91,9 +91,12 @@ static void print_check(const struct doctor *d, const struct check *c)
                                                                                  : c_red(col);
     printf("%s%s%s  ", sgr, status_word[c->status], c_reset(col));
     print_padded(stdout, c->name, NAME_WIDTH);
-    printf("%5ld ms  %s", c->ms, c->detail);
-    if (c->hint[0])
-        printf("  %s%s%s %s", c_dim(col), _("hint:"), c_reset(col), c->hint);
+    printf("%5ld ms  ", c->ms);
+    term_print(stdout, c->detail, TERM_ONE_LINE, NULL);   /* quotes the service */
+    if (c->hint[0]) {
+        printf("  %s%s%s ", c_dim(col), _("hint:"), c_reset(col));
+        term_print(stdout, c->hint, TERM_ONE_LINE, NULL);
+    }
     putchar('\n');
     fflush(stdout);
 }

@@ -28,34 +28,10 @@ static const struct command cmd_order_list, cmd_order_show, cmd_order_fees, cmd_
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* Server text on a terminal: one line, no control sequences. */
-static void clean(const char *in, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < outsz; p++)
-        out[o++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
-    out[o] = '\0';
-}
-
-/* Cleans, then cuts to `cols` display columns at a character boundary, marking the cut. */
+/* The safe form of a service string, cut to `cols` display columns with "…" when cut. */
 static void clip(const char *in, int cols, char *out, size_t outsz)
 {
-    clean(in, out, outsz);
-    if (display_width(out) <= cols)
-        return;
-    size_t keep = 0;
-    for (size_t i = 1; out[i - 1]; i++) {
-        if (((unsigned char)out[i] & 0xC0) == 0x80)
-            continue;  /* inside a UTF-8 sequence */
-        char save = out[i];
-        out[i] = '\0';
-        int w = display_width(out);
-        out[i] = save;
-        if (w > cols - 1)
-            break;
-        keep = i;
-    }
-    snprintf(out + keep, outsz - keep, "~");
+    term_safe_cols(in, cols, out, outsz);
 }
 
 static const char *str_of(const cJSON *o, const char *key)
@@ -67,7 +43,7 @@ static void local_time_of(const char *rfc3339, char *out, size_t outsz)
 {
     time_t t = parse_rfc3339(rfc3339 ? rfc3339 : "");
     if (t == (time_t)-1)
-        clean(rfc3339 && *rfc3339 ? rfc3339 : "-", out, outsz);
+        term_safe(rfc3339 && *rfc3339 ? rfc3339 : "-", out, outsz);
     else
         format_local_time(t, out, outsz);
 }
@@ -145,9 +121,10 @@ static void print_fields(const char *const *labels, const char *const *values, i
     for (int i = 0; i < n; i++) {
         if (!values[i])
             continue;
+        char safe[512];
         fputs("  ", stdout);
         print_padded(stdout, labels[i], w + 2);
-        printf("%s\n", values[i]);
+        printf("%s\n", term_safe(values[i], safe, sizeof safe));
     }
 }
 
@@ -293,7 +270,7 @@ static void location_of(const cJSON *o, const char *key, char *out, size_t outsz
     const char *address = json_str(loc, "address", NULL);
     if (address && *address && strlen(out) + 4 < outsz) {
         char a[160];
-        clean(address, a, sizeof a);
+        term_safe(address, a, sizeof a);
         size_t n = strlen(out);
         snprintf(out + n, outsz - n, " (%s)", a);
     }
@@ -306,12 +283,12 @@ static void print_order(struct session *s, const cJSON *o)
     const cJSON *veh = json_obj(o, "vehicle");
     const cJSON *dur_j = cJSON_GetObjectItemCaseSensitive(o, "duration_s");
     const cJSON *dist_j = cJSON_GetObjectItemCaseSensitive(o, "distance_m");
-    clean(str_of(o, "id"), id, sizeof id);
+    term_safe(str_of(o, "id"), id, sizeof id);
     idcache_add("order", id);
-    clean(str_of(o, "status"), status, sizeof status);
-    clean(str_of(veh, "plate"), plate, sizeof plate);
-    clean(str_of(veh, "model"), model, sizeof model);
-    clean(str_of(veh, "id"), vid, sizeof vid);
+    term_safe(str_of(o, "status"), status, sizeof status);
+    term_safe(str_of(veh, "plate"), plate, sizeof plate);
+    term_safe(str_of(veh, "model"), model, sizeof model);
+    term_safe(str_of(veh, "id"), vid, sizeof vid);
     if (*model)
         snprintf(vehicle, sizeof vehicle, "%s (%s, %s)", plate, model, vid);
     else
@@ -328,7 +305,7 @@ static void print_order(struct session *s, const cJSON *o)
         snprintf(dist, sizeof dist, "-");
     location_of(o, "start_location", from, sizeof from);
     location_of(o, "end_location", to, sizeof to);
-    clean(str_of(o, "tariff_id"), tariff, sizeof tariff);
+    term_safe(str_of(o, "tariff_id"), tariff, sizeof tariff);
     fen_of(o, "total_fen", total, sizeof total);
     bool done = strcmp(status, "completed") == 0;
     printf("%s%s%s  %s%s%s\n", c_bold(s->color_out), id, c_reset(s->color_out),
@@ -382,8 +359,8 @@ static void print_money_list(const char *title, const cJSON *arr)
 static void print_fees(struct session *s, const cJSON *fees)
 {
     char order[ID_MAX], tariff[ID_MAX], total[32], paid[32], refunded[32];
-    clean(str_of(fees, "order_id"), order, sizeof order);
-    clean(str_of(fees, "tariff_id"), tariff, sizeof tariff);
+    term_safe(str_of(fees, "order_id"), order, sizeof order);
+    term_safe(str_of(fees, "tariff_id"), tariff, sizeof tariff);
     printf(_("Fees of %s (tariff %s)\n"), order, tariff);
     const char *headers[] = { _("KIND"), _("DESCRIPTION"), _("QTY"), _("PRICE"), _("AMOUNT") };
     struct table *t = table_new(5, headers);
@@ -854,14 +831,14 @@ static void print_ticket(struct session *s, const cJSON *t, const char *order_id
                          const struct audit_report *r)
 {
     char id[ID_MAX], status[32], due[64], code[32], line[400];
-    clean(str_of(t, "id"), id, sizeof id);
-    clean(str_of(t, "status"), status, sizeof status);
+    term_safe(str_of(t, "id"), id, sizeof id);
+    term_safe(str_of(t, "status"), status, sizeof status);
     local_time_of(str_of(t, "sla_due_at"), due, sizeof due);
     (void)s;
     snprintf(line, sizeof line, _("Opened billing ticket %s about %s (%s); first response due "
                                   "by %s."), id, order_id, status, due);
     print_wrapped(stdout, 0, 2, line);
-    clean(json_str(t, "short_code", ""), code, sizeof code);
+    term_safe(json_str(t, "short_code", ""), code, sizeof code);
     if (*code)
         printf(_("Short code for the phone: %s\n"), code);
     if (audit_rc) {

@@ -37,8 +37,9 @@ int cmd_outbox_queue(struct session *s, struct outbox_item *it, const struct ch_
         err_hint(&err, _("the request was NOT saved; try again when the service is reachable"));
         return session_report(s, &err);
     }
-    fprintf(stderr, "carhelp: %s: %s", cause->what[0] ? cause->what : it->command,
-            cause->message);
+    char cmd[96];
+    fprintf(stderr, "carhelp: %s: %s",
+            cause->what[0] ? cause->what : term_safe(it->command, cmd, sizeof cmd), cause->message);
     if (cause->request_id[0]) /* the service did answer: support can find the request */
         fprintf(stderr, " (%s %s)", _("request"), cause->request_id);
     fputc('\n', stderr);
@@ -120,7 +121,7 @@ static void local_time(const char *rfc3339, char *out, size_t outsz)
 {
     time_t t = parse_rfc3339(rfc3339);
     if (t == (time_t)-1)
-        snprintf(out, outsz, "%s", rfc3339);
+        term_safe(rfc3339, out, outsz);   /* shown as written, made safe */
     else
         format_local_time(t, out, outsz);
 }
@@ -276,17 +277,20 @@ static bool refused_for_good(const struct ch_error *e)
 
 static void print_delivered(const struct outbox_item *it, const cJSON *res)
 {
-    const char *id = json_str(res, "id", NULL);
+    /* The service's answer, and the file's fields: both shown through the sanitiser. */
+    const char *id_raw = json_str(res, "id", NULL);
     const char *sla = json_str(res, "sla_due_at", NULL);
-    char when[64] = "";
+    char when[64] = "", idbuf[160], cmd[96];
+    const char *id = id_raw ? term_safe(id_raw, idbuf, sizeof idbuf) : NULL;
+    term_safe(it->command, cmd, sizeof cmd);
     if (sla)
         local_time(sla, when, sizeof when);
     if (id && *when)
-        printf(_("Delivered %s (%s): %s, SLA due %s\n"), it->id, it->command, id, when);
+        printf(_("Delivered %s (%s): %s, SLA due %s\n"), it->id, cmd, id, when);
     else if (id)
-        printf(_("Delivered %s (%s): %s\n"), it->id, it->command, id);
+        printf(_("Delivered %s (%s): %s\n"), it->id, cmd, id);
     else
-        printf(_("Delivered %s (%s)\n"), it->id, it->command);
+        printf(_("Delivered %s (%s)\n"), it->id, cmd);
 }
 
 static int flush_item(struct flush_state *f, const struct outbox_item *it, bool dry_run,
@@ -300,9 +304,16 @@ static int flush_item(struct flush_state *f, const struct outbox_item *it, bool 
     int rc = outbox_check_attachments(it, &err);
     if (!rc && dry_run) {
         cJSON_AddStringToObject(line, "status", "would_send");
-        if (!s->json)
-            printf(_("Would send %s (%s, %s to %s as %s): %s\n"), it->id, it->command,
-                   it->method ? it->method : "POST", it->api_url, it->profile, it->summary);
+        if (!s->json) {
+            char *cmd = term_safe_dup(it->command, TERM_ONE_LINE);
+            char *method = term_safe_dup(it->method ? it->method : "POST", TERM_ONE_LINE);
+            char *url = term_safe_dup(it->api_url, TERM_ONE_LINE);
+            char *profile = term_safe_dup(it->profile, TERM_ONE_LINE);
+            char *summary = term_safe_dup(it->summary, TERM_ONE_LINE);
+            printf(_("Would send %s (%s, %s to %s as %s): %s\n"), it->id, cmd, method, url,
+                   profile, summary);
+            free(cmd), free(method), free(url), free(profile), free(summary);
+        }
         cJSON_AddItemToArray(report, line);
         return 0;
     }
@@ -431,8 +442,9 @@ static int outbox_drop_exec(struct session *s, const struct parsed *p)
         return session_report(s, &err);
     }
     char question[512];
+    char cmd[96], summary[256];
     snprintf(question, sizeof question, _("Drop %s (%s: %s) without sending it?"), it->id,
-             it->command, it->summary);
+             term_safe(it->command, cmd, sizeof cmd), term_safe(it->summary, summary, sizeof summary));
     rc = session_confirm(s, question, &err);
     if (rc == 0 && !(rc = outbox_remove(it, &err))) {
         if (s->json) {

@@ -23,15 +23,6 @@ extern const struct command cmd_ticket_qr, cmd_ticket_verify;
 enum qr_format { FMT_UTF8, FMT_ANSI, FMT_ASCII, FMT_PNG, FMT_SVG };
 static const char *const formats[] = {"utf8", "ansi", "ascii", "png", "svg", NULL};
 
-/* Server text on a terminal: one line, no control sequences. */
-static void clean(const char *in, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < outsz; p++)
-        out[o++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
-    out[o] = '\0';
-}
-
 struct qr_args {
     char id[80];
     enum qr_format format;
@@ -97,7 +88,7 @@ static int render(const struct session *s, const struct qr_args *a, const struct
     buf_init(&out);
     int rc = CH_OK;
     char code[32];
-    clean(short_code, code, sizeof code);
+    term_safe(short_code, code, sizeof code);
     switch (a->format) {
     case FMT_UTF8:
         qr_render_utf8(qr, (int)a->margin, !a->file && s->color_out, &out);
@@ -186,7 +177,7 @@ static int ticket_qr_exec(struct session *s, const struct parsed *p)
             session_print_json(s, doc);
         else if (!rc && a.file) {
             char code[32];
-            clean(json_str(doc, "short_code", ""), code, sizeof code);
+            term_safe(json_str(doc, "short_code", ""), code, sizeof code);
             msg_info(s, _("wrote the pass of %s to %s (short code %s)"), a.id, a.file, code);
         }
     }
@@ -228,10 +219,10 @@ static int ticket_verify_exec(struct session *s, const struct parsed *p)
         session_print_json(s, doc);
     } else if (valid) {
         char id[80], status[40], category[40], priority[40], expires[64] = "";
-        clean(json_str(doc, "ticket_id", "?"), id, sizeof id);
-        clean(json_str(doc, "status", "?"), status, sizeof status);
-        clean(json_str(doc, "category", "?"), category, sizeof category);
-        clean(json_str(doc, "priority", "?"), priority, sizeof priority);
+        term_safe(json_str(doc, "ticket_id", "?"), id, sizeof id);
+        term_safe(json_str(doc, "status", "?"), status, sizeof status);
+        term_safe(json_str(doc, "category", "?"), category, sizeof category);
+        term_safe(json_str(doc, "priority", "?"), priority, sizeof priority);
         const char *exp = json_str(doc, "expires_at", NULL);
         if (exp && parse_rfc3339(exp) != (time_t)-1)
             format_local_time(parse_rfc3339(exp), expires, sizeof expires);
@@ -241,7 +232,7 @@ static int ticket_verify_exec(struct session *s, const struct parsed *p)
             printf(_("  expires   %s\n"), expires);
     } else {
         char reason[40];
-        clean(json_str(doc, "reason", "unknown"), reason, sizeof reason);
+        term_safe(json_str(doc, "reason", "unknown"), reason, sizeof reason);
         printf(_("Not valid: %s\n"), strcmp(reason, "tampered") == 0
                                           ? _("tampered (the signature does not match)")
                                       : strcmp(reason, "expired") == 0

@@ -110,7 +110,7 @@ static void local_time(const char *rfc3339, char *out, size_t outsz)
 {
     time_t t = parse_rfc3339(rfc3339 ? rfc3339 : "");
     if (t == (time_t)-1)
-        snprintf(out, outsz, "%s", rfc3339 ? rfc3339 : "?");
+        term_safe(rfc3339 ? rfc3339 : "?", out, outsz);   /* shown as sent, made safe */
     else
         format_local_time(t, out, outsz);
 }
@@ -130,23 +130,28 @@ static void sla_span(const cJSON *t, char *out, size_t outsz)
 
 void ticket_print_created(struct session *s, const cJSON *t)
 {
-    char due[64], span[48];
+    char due[64], span[48], id[160], category[80], priority[80], status[80];
     bool col = s->color_out;
     local_time(json_str(t, "sla_due_at", NULL), due, sizeof due);
     sla_span(t, span, sizeof span);
     idcache_add("ticket", json_str(t, "id", NULL));
-    const char *priority = json_str(t, "priority", "?");
+    term_safe(json_str(t, "id", "?"), id, sizeof id);
+    term_safe(json_str(t, "priority", "?"), priority, sizeof priority);
     bool urgent = strcmp(priority, "emergency") == 0;
-    printf(_("Ticket %s%s%s filed: %s, priority %s%s%s, status %s\n"), c_bold(col),
-           json_str(t, "id", "?"), c_reset(col), json_str(t, "category", "?"),
+    printf(_("Ticket %s%s%s filed: %s, priority %s%s%s, status %s\n"), c_bold(col), id,
+           c_reset(col), term_safe(json_str(t, "category", "?"), category, sizeof category),
            urgent ? c_red(col) : "", priority, urgent ? c_reset(col) : "",
-           json_str(t, "status", "?"));
+           term_safe(json_str(t, "status", "?"), status, sizeof status));
     printf(_("SLA: first response by %s%s\n"), due, span);
     const cJSON *a;
-    cJSON_ArrayForEach(a, json_arr(t, "attachments"))
-        printf(_("Attached: %s (%s, %lld bytes)\n"), json_str(a, "filename", "?"),
-               json_str(a, "content_type", "?"), json_int(a, "size_bytes", 0));
-    printf(_("Follow it with `carhelp ticket show %s`\n"), json_str(t, "id", "?"));
+    cJSON_ArrayForEach(a, json_arr(t, "attachments")) {
+        char name[300], type[128];
+        printf(_("Attached: %s (%s, %lld bytes)\n"),
+               term_safe(json_str(a, "filename", "?"), name, sizeof name),
+               term_safe(json_str(a, "content_type", "?"), type, sizeof type),
+               json_int(a, "size_bytes", 0));
+    }
+    printf(_("Follow it with `carhelp ticket show %s`\n"), id);
 }
 
 /* ---- the message --------------------------------------------------------------------------- */

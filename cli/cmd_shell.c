@@ -361,7 +361,7 @@ static void make_prompt(struct session *s, int last_rc, char *out, size_t outsz)
     char who[96] = "";
     const char *profile = s->profile ? s->profile : "default";
     if (credentials_load(s->paths.credentials_file, s->profile, &c, &err) == 0) {
-        snprintf(who, sizeof who, "%s", c.subject ? c.subject : "?");
+        term_safe(c.subject ? c.subject : "?", who, sizeof who);   /* the service named it */
         credential_free(&c);
     } else {
         snprintf(who, sizeof who, "%s", _("not logged in"));

@@ -25,50 +25,11 @@ static const struct command cmd_ticket_list, cmd_ticket_comment, cmd_ticket_rate
 static const char *const statuses[] = {"open", "in_progress", "waiting_customer", "resolved",
                                        "closed", NULL};
 
-/* Server text on a terminal: one line, no control sequences. */
-static void clean(const char *in, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < outsz; p++)
-        out[o++] = (*p < 0x20 || *p == 0x7f) ? ' ' : (char)*p;
-    out[o] = '\0';
-}
-
-/* The first `cols` display columns of s (UTF-8 aware), with "…" when cut. */
-static void shorten(const char *s, int cols, char *out, size_t outsz)
-{
-    char line[1024];
-    clean(s, line, sizeof line);
-    if (display_width(line) <= cols && strlen(line) < outsz) {
-        memcpy(out, line, strlen(line) + 1);
-        return;
-    }
-    size_t o = 0;
-    int w = 0;
-    for (const char *p = line; *p && o + 8 < outsz;) {
-        size_t n = 1;
-        while ((p[n] & 0xc0) == 0x80)
-            n++;
-        char ch[8];
-        memcpy(ch, p, n);
-        ch[n] = '\0';
-        int cw = display_width(ch);
-        if (w + cw > cols - 1)
-            break;
-        memcpy(out + o, p, n);
-        o += n;
-        w += cw;
-        p += n;
-    }
-    memcpy(out + o, "\xe2\x80\xa6", 3);
-    out[o + 3] = '\0';
-}
-
 static void local_time(const char *rfc3339, char *out, size_t outsz)
 {
     time_t t = parse_rfc3339(rfc3339 ? rfc3339 : "");
     if (t == (time_t)-1)
-        snprintf(out, outsz, "%s", rfc3339 ? rfc3339 : "-");
+        term_safe(rfc3339 ? rfc3339 : "-", out, outsz);   /* shown as sent, made safe */
     else
         format_local_time(t, out, outsz);
 }
@@ -175,8 +136,8 @@ static int ticket_list_exec(struct session *s, const struct parsed *p)
             char due[80], when[64], msg[200], id[80];
             local_time(json_str(it, "sla_due_at", NULL), when, sizeof when);
             snprintf(due, sizeof due, "%s%s", when, overdue(it) ? _(" (overdue)") : "");
-            shorten(json_str(it, "message", ""), 40, msg, sizeof msg);
-            clean(json_str(it, "id", "?"), id, sizeof id);
+            term_safe_cols(json_str(it, "message", ""), 40, msg, sizeof msg);
+            term_safe(json_str(it, "id", "?"), id, sizeof id);
             idcache_add("ticket", id);
             const char *row[] = {id, json_str(it, "status", "?"), json_str(it, "priority", "?"),
                                  json_str(it, "category", "?"), due, msg};
@@ -198,19 +159,22 @@ static void field(const char *label, const char *value)
 {
     if (!value)
         return;
+    char safe[512];
     fputs("  ", stdout);
     print_padded(stdout, label, 12);
-    printf("%s\n", value);
+    printf("%s\n", term_safe(value, safe, sizeof safe));
 }
 
 static void print_ticket(struct session *s, const cJSON *t)
 {
-    char line[1024], when[64], due[96];
+    char line[1024], when[64], due[96], category[80], priority[80], status[80];
     bool col = s->color_out;
-    clean(json_str(t, "id", "?"), line, sizeof line);
+    term_safe(json_str(t, "id", "?"), line, sizeof line);
     idcache_add("ticket", line);
-    printf("%s%s%s  %s / %s / %s\n", c_bold(col), line, c_reset(col), json_str(t, "category", "?"),
-           json_str(t, "priority", "?"), json_str(t, "status", "?"));
+    printf("%s%s%s  %s / %s / %s\n", c_bold(col), line, c_reset(col),
+           term_safe(json_str(t, "category", "?"), category, sizeof category),
+           term_safe(json_str(t, "priority", "?"), priority, sizeof priority),
+           term_safe(json_str(t, "status", "?"), status, sizeof status));
     local_time(json_str(t, "sla_due_at", NULL), when, sizeof when);
     snprintf(due, sizeof due, "%s%s", when, overdue(t) ? _(" (overdue)") : "");
     field(_("SLA due"), due);
@@ -225,21 +189,25 @@ static void print_ticket(struct session *s, const cJSON *t)
         field(_("Location"), line);
     }
     printf("\n");
-    clean(json_str(t, "message", ""), line, sizeof line);
-    printf("  %s\n", line);
+    /* The message may have several lines: each is indented, nothing else is let through. */
+    fputs("  ", stdout);
+    term_print(stdout, json_str(t, "message", ""), TERM_MULTILINE, "  ");
+    fputc('\n', stdout);
     const cJSON *atts = json_arr(t, "attachments");
     if (cJSON_GetArraySize(atts) > 0) {
         printf("\n%s\n", _("Attachments:"));
         const cJSON *a;
         cJSON_ArrayForEach(a, atts) {
-            clean(json_str(a, "filename", "?"), line, sizeof line);
-            printf("  %s  %s  %lld bytes\n", line, json_str(a, "content_type", "?"),
+            char type[128];
+            term_safe(json_str(a, "filename", "?"), line, sizeof line);
+            printf("  %s  %s  %lld bytes\n", line,
+                   term_safe(json_str(a, "content_type", "?"), type, sizeof type),
                    json_int(a, "size_bytes", 0));
         }
     }
     const cJSON *rating = json_obj(t, "rating");
     if (rating) {
-        clean(json_str(rating, "comment", ""), line, sizeof line);
+        term_safe(json_str(rating, "comment", ""), line, sizeof line);
         printf("\n%s %lld/5%s%s\n", _("Rating:"), json_int(rating, "score", 0), *line ? "  " : "",
                line);
     }
@@ -248,12 +216,14 @@ static void print_ticket(struct session *s, const cJSON *t)
         printf("\n%s\n", _("History:"));
         const cJSON *e;
         cJSON_ArrayForEach(e, events) {
-            char body[600], actor[80];
+            char body[600], actor[80], kind[64], role[64];
             local_time(json_str(e, "at", NULL), when, sizeof when);
-            shorten(json_str(e, "body", ""), 70, body, sizeof body);
-            clean(json_str(e, "actor", "?"), actor, sizeof actor);
-            printf("  %s  %-14s %s (%s)%s%s\n", when, json_str(e, "kind", "?"), actor,
-                   json_str(e, "actor_role", "?"), *body ? ": " : "", body);
+            term_safe_cols(json_str(e, "body", ""), 70, body, sizeof body);
+            term_safe(json_str(e, "actor", "?"), actor, sizeof actor);
+            printf("  %s  %-14s %s (%s)%s%s\n", when,
+                   term_safe(json_str(e, "kind", "?"), kind, sizeof kind), actor,
+                   term_safe(json_str(e, "actor_role", "?"), role, sizeof role),
+                   *body ? ": " : "", body);
         }
     }
 }
@@ -387,10 +357,11 @@ static int ticket_attach_exec(struct session *s, const struct parsed *p)
     } else {
         const cJSON *a;
         cJSON_ArrayForEach(a, json_arr(answer, "attachments")) {
-            char name[300];
-            clean(json_str(a, "filename", "?"), name, sizeof name);
+            char name[300], type[128];
+            term_safe(json_str(a, "filename", "?"), name, sizeof name);
             printf(_("Attached %s to %s (%s, %lld bytes)\n"), name, id,
-                   json_str(a, "content_type", "?"), json_int(a, "size_bytes", 0));
+                   term_safe(json_str(a, "content_type", "?"), type, sizeof type),
+                   json_int(a, "size_bytes", 0));
         }
     }
     cJSON_Delete(answer);

@@ -44,20 +44,11 @@ static bool is_staff(const struct session *s, const char *role)
     return role && strcmp(role, "staff") == 0;
 }
 
-/* Server text for a terminal: one line, no control characters. */
-static void clean(const char *in, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p && o + 1 < outsz; p++)
-        out[o++] = (*p < 0x20 || *p == 0x7f) ? ' ' : (char)*p;
-    out[o] = '\0';
-}
-
 static void local_time_of(const char *rfc3339, char *out, size_t outsz)
 {
     time_t t = parse_rfc3339(rfc3339 ? rfc3339 : "");
     if (t == (time_t)-1)
-        snprintf(out, outsz, "%s", rfc3339 && *rfc3339 ? rfc3339 : "?");
+        term_safe(rfc3339 && *rfc3339 ? rfc3339 : "?", out, outsz);   /* as sent, made safe */
     else
         format_local_time(t, out, outsz);
 }
@@ -68,7 +59,7 @@ static void location_text(const cJSON *v, char *out, size_t outsz)
     const char *address = json_str(loc, "address", NULL);
     char addr[200] = "";
     if (address && *address)
-        clean(address, addr, sizeof addr);
+        term_safe(address, addr, sizeof addr);
     if (!loc)
         snprintf(out, outsz, "%s", _("unknown"));
     else if (addr[0])
@@ -88,9 +79,10 @@ static void print_fields(FILE *f, const char *const *labels, const char *const *
     for (int i = 0; i < n; i++) {
         if (!values[i])
             continue;
+        char safe[512];
         fputs("  ", f);
         print_padded(f, labels[i], w + 2);
-        fprintf(f, "%s\n", values[i]);
+        fprintf(f, "%s\n", term_safe(values[i], safe, sizeof safe));
     }
 }
 
@@ -124,12 +116,12 @@ static void print_vehicle(const cJSON *v)
 {
     char plate[80], model[160], lock[64], doors[64], energy[64], online[160], seen[64],
         where[320], order[80], last[320], id[80];
-    clean(json_str(v, "plate", "?"), plate, sizeof plate);
-    clean(json_str(v, "id", "?"), id, sizeof id);
+    term_safe(json_str(v, "plate", "?"), plate, sizeof plate);
+    term_safe(json_str(v, "id", "?"), id, sizeof id);
     idcache_add("vehicle", plate);
-    clean(json_str(v, "model", ""), model, sizeof model);
-    clean(json_str(v, "lock_state", "unknown"), lock, sizeof lock);
-    clean(json_str(v, "doors", "unknown"), doors, sizeof doors);
+    term_safe(json_str(v, "model", ""), model, sizeof model);
+    term_safe(json_str(v, "lock_state", "unknown"), lock, sizeof lock);
+    term_safe(json_str(v, "doors", "unknown"), doors, sizeof doors);
     const cJSON *battery = cJSON_GetObjectItemCaseSensitive(v, "battery_pct");
     const cJSON *fuel = cJSON_GetObjectItemCaseSensitive(v, "fuel_pct");
     if (cJSON_IsNumber(battery))
@@ -145,18 +137,18 @@ static void print_vehicle(const cJSON *v)
         snprintf(online, sizeof online, _("NO: offline since %s; remote commands will fail"), seen);
     location_text(v, where, sizeof where);
     const char *active = json_str(v, "active_order_id", NULL);
-    clean(active && *active ? active : _("none"), order, sizeof order);
+    term_safe(active && *active ? active : _("none"), order, sizeof order);
 
     const cJSON *lc = json_obj(v, "last_command");
     const char *lc_value = NULL;
     if (lc) {
         char type[32], status[48], cid[80], at[64], code[64] = "";
-        clean(json_str(lc, "type", "?"), type, sizeof type);
-        clean(json_str(lc, "status", "?"), status, sizeof status);
-        clean(json_str(lc, "id", "?"), cid, sizeof cid);
+        term_safe(json_str(lc, "type", "?"), type, sizeof type);
+        term_safe(json_str(lc, "status", "?"), status, sizeof status);
+        term_safe(json_str(lc, "id", "?"), cid, sizeof cid);
         const char *fc = json_str(lc, "failure_code", NULL);
         if (fc && *fc)
-            clean(fc, code, sizeof code);
+            term_safe(fc, code, sizeof code);
         local_time_of(json_str(lc, "updated_at", NULL), at, sizeof at);
         snprintf(last, sizeof last, "%s %s%s%s%s, %s (%s)", type, status, code[0] ? " (" : "",
                  code, code[0] ? ")" : "", at, cid);
@@ -294,7 +286,7 @@ static void on_progress(void *ctx, const char *status, double elapsed_s)
     const char *text = status_text(pr->last);
     if (!text) {
         char st[48];
-        clean(pr->last, st, sizeof st);
+        term_safe(pr->last, st, sizeof st);
         snprintf(shown, sizeof shown, _("status '%s' (unknown to this client; still waiting)"), st);
     } else {
         snprintf(shown, sizeof shown, "%s", text);
@@ -317,11 +309,11 @@ static void describe(const struct vcmd *vc, const cJSON *v, const char *plate,
                      const char *order_id, char *out, size_t outsz)
 {
     char model[160], where[320], seen[64], order[80];
-    clean(json_str(v, "model", ""), model, sizeof model);
+    term_safe(json_str(v, "model", ""), model, sizeof model);
     location_text(v, where, sizeof where);
     local_time_of(json_str(v, "last_seen_at", NULL), seen, sizeof seen);
     const char *o = order_id && *order_id ? order_id : json_str(v, "active_order_id", NULL);
-    clean(o && *o ? o : _("no active order"), order, sizeof order);
+    term_safe(o && *o ? o : _("no active order"), order, sizeof order);
     snprintf(out, outsz, _("%s %s (%s), order %s, at %s (last seen %s)"), vc->type, plate,
              model[0] ? model : "?", order, where, seen);
 }
@@ -494,8 +486,8 @@ static void explain_failure(struct ch_error *err, const struct vcmd *vc, const c
                             const cJSON *cmd)
 {
     char code[64], cid[80];
-    clean(json_str(cmd, "failure_code", ""), code, sizeof code);
-    clean(json_str(cmd, "id", "?"), cid, sizeof cid);
+    term_safe(json_str(cmd, "failure_code", ""), code, sizeof code);
+    term_safe(json_str(cmd, "id", "?"), cid, sizeof cid);
     const char *status = json_str(cmd, "status", "failed");
     char what[128];
     snprintf(what, sizeof what, "%s %s", vc->type, plate);
@@ -592,8 +584,8 @@ static int run_vcmd(struct session *s, const struct parsed *p, const struct vcmd
     if (vehicle_get(http, a.target, &v, &err))
         return session_report(s, &err);
     char plate[VEHICLE_KEY_MAX], vid[VEHICLE_KEY_MAX], summary[800];
-    clean(json_str(v, "plate", a.target), plate, sizeof plate);
-    clean(json_str(v, "id", a.target), vid, sizeof vid);
+    term_safe(json_str(v, "plate", a.target), plate, sizeof plate);
+    term_safe(json_str(v, "id", a.target), vid, sizeof vid);
     describe(vc, v, plate, a.order, summary, sizeof summary);
     if (!json_bool(v, "online", true)) {
         char seen[64];
@@ -618,14 +610,15 @@ static int run_vcmd(struct session *s, const struct parsed *p, const struct vcmd
         explain_send_failure(&err, rc, plate);
         return session_report(s, &err);
     }
-    char cid[80];
-    clean(json_str(cmd, "id", "?"), cid, sizeof cid);
+    char cid[80], status[48];
+    term_safe(json_str(cmd, "id", "?"), cid, sizeof cid);
+    term_safe(json_str(cmd, "status", "queued"), status, sizeof status);
     if (a.no_wait) {
         if (s->json)
             session_print_json(s, cmd);
         else
             printf(_("%s %s: command %s %s; not confirmed by the vehicle yet\n"), vc->type, plate,
-                   cid, json_str(cmd, "status", "queued"));
+                   cid, status);
         msg_info(s, _("check with `carhelp vehicle show %s`"), plate);
         cJSON_Delete(cmd);
         return CH_OK;

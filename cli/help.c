@@ -323,9 +323,15 @@ static int help_exec(struct session *s, const struct parsed *p)
             err_clear(&err);
             if (!table)
                 err_set(&err, CH_USAGE, "usage", "help", _("'%s' has no subcommands"), c->name);
-            else
-                err_set(&err, CH_USAGE, "usage", "help", _("unknown command '%s'"), p->pos[i]);
-            const char *sug = table ? command_suggest(table, p->pos[i], buf, sizeof buf) : NULL;
+            char shown[128];
+            bool token = term_word(p->pos[i], 20, shown, sizeof shown);
+            if (table && token)
+                err_set(&err, CH_USAGE, "usage", "help",
+                        _("unknown command '%s' (looks like a token: not shown)"), shown);
+            else if (table)
+                err_set(&err, CH_USAGE, "usage", "help", _("unknown command '%s'"), shown);
+            const char *sug = table && !token ? command_suggest(table, p->pos[i], buf, sizeof buf)
+                                              : NULL;
             if (sug)
                 err_hint(&err, _("did you mean '%s'?"), sug);
             return session_report(s, &err);

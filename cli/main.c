@@ -90,6 +90,9 @@ static const char *suggest_option(const struct command *c, const char *name)
 
 /* ---- parsing ------------------------------------------------------------------------ */
 
+/* An unknown word (command, subcommand, option) is echoed with at most this many characters. */
+#define ECHO_CHARS 20
+
 /* Options people try for a token or password: cli.md never takes one on the command line. */
 static bool is_secret_option_name(const char *name)
 {
@@ -179,10 +182,15 @@ static void parse_long(struct cmdline *cl, int argc, char **argv, int *i)
         p = &cl->g;
     }
     if (!o) {
-        char name[128];
+        char name[128], shown[128];
         snprintf(name, sizeof name, "%.*s", (int)(n < 100 ? n : 100), arg);
         bool first_error = !cl->err.exit_code;
-        usage_error(cl, _("unknown option '--%s'"), name);
+        bool token = term_word(name, ECHO_CHARS, shown, sizeof shown);
+        if (token) {
+            usage_error(cl, _("unknown option '--%s' (looks like a token: not shown)"), shown);
+            return;
+        }
+        usage_error(cl, _("unknown option '--%s'"), shown);
         if (first_error && is_secret_option_name(name))
             err_hint(&cl->err, _("secrets are never taken as arguments (ps and shell history "
                                  "would show them): 'carhelp login' asks for them, "
@@ -226,7 +234,9 @@ static void parse_short(struct cmdline *cl, int argc, char **argv, int *i)
             p = &cl->g;
         }
         if (!o) {
-            usage_error(cl, _("unknown option '-%c'"), arg[j]);
+            char one[2] = { arg[j], '\0' }, shown[32];
+            term_word(one, 1, shown, sizeof shown);   /* a control or half a character */
+            usage_error(cl, _("unknown option '-%s'"), shown);
             return;
         }
         if (o->type == OPT_FLAG) {
@@ -247,22 +257,30 @@ static void parse_short(struct cmdline *cl, int argc, char **argv, int *i)
     }
 }
 
+/* The word is echoed cut to its first ECHO_CHARS characters and made safe; a word that looks
+ * like a pasted token is never shown (4 characters of it) nor compared with the commands. */
 static void unknown_command(struct cmdline *cl, const struct command *const *table,
                             const char *word)
 {
     if (cl->err.exit_code)
         return;
+    char shown[128];
+    bool token = term_word(word, ECHO_CHARS, shown, sizeof shown);
     const struct command *cands[8];
-    int n = command_candidates(table, word, cands, 8);
-    if (n > 1) {
+    int n = token ? 0 : command_candidates(table, word, cands, 8);
+    if (token) {
+        usage_error(cl, _("unknown command '%s' (looks like a token: not shown)"), shown);
+        err_hint(&cl->err, _("a token is never a command-line argument: set CARHELP_TOKEN, or "
+                             "give it to 'carhelp login --with-token' on standard input"));
+    } else if (n > 1) {
         char list[256] = "";
         size_t used = 0;
         for (int k = 0; k < n && k < 8; k++)
             used += (size_t)snprintf(list + used, used < sizeof list ? sizeof list - used : 0,
                                      "%s%s", k ? ", " : "", cands[k]->name);
-        usage_error(cl, _("ambiguous command '%s': %s"), word, list);
+        usage_error(cl, _("ambiguous command '%s': %s"), shown, list);
     } else {
-        usage_error(cl, _("unknown command '%s'"), word);
+        usage_error(cl, _("unknown command '%s'"), shown);
         char buf[64];
         const char *s = command_suggest(table, word, buf, sizeof buf);
         if (s)

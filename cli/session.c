@@ -149,18 +149,35 @@ int session_report(struct session *s, const struct ch_error *e)
         fflush(stderr);
         return code;
     }
+    /* err_set keeps its fields safe already; some callers fill `what` or the request ID
+     * themselves, so every field passes the sanitiser again on its way out (it is idempotent). */
+    char what[sizeof e->what], message[sizeof e->message], rid[sizeof e->request_id],
+        hint[sizeof e->hint];
     bool col = s && s->color_err;
     fprintf(stderr, "%scarhelp:%s ", c_bold(col), c_reset(col));
     if (e->what[0])
-        fprintf(stderr, "%s: ", e->what);
-    fputs(e->message[0] ? e->message : _(exit_code_name(code)), stderr);
+        fprintf(stderr, "%s: ", term_safe(e->what, what, sizeof what));
+    fputs(term_safe(e->message[0] ? e->message : _(exit_code_name(code)), message, sizeof message),
+          stderr);
     if (e->request_id[0])
-        fprintf(stderr, " (%s %s)", _("request"), e->request_id);
+        fprintf(stderr, " (%s %s)", _("request"), term_safe(e->request_id, rid, sizeof rid));
     fputc('\n', stderr);
     if (e->hint[0])
-        fprintf(stderr, "%s%s:%s %s\n", c_yellow(col), _("hint"), c_reset(col), e->hint);
+        fprintf(stderr, "%s%s:%s %s\n", c_yellow(col), _("hint"), c_reset(col),
+                term_safe(e->hint, hint, sizeof hint));
     fflush(stderr);
     return code;
+}
+
+/* Warnings and notes quote files, the service and the user: one line, through the sanitiser. */
+static void put_safe_line(const char *fmt, va_list ap)
+{
+    struct buf raw = BUF_INIT;
+    buf_init(&raw);
+    buf_vprintf(&raw, fmt, ap);
+    term_print(stderr, raw.data, TERM_ONE_LINE, NULL);
+    fputc('\n', stderr);
+    buf_free(&raw);
 }
 
 void msg_warn(struct session *s, const char *fmt, ...)
@@ -169,8 +186,7 @@ void msg_warn(struct session *s, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "carhelp: %s%s:%s ", c_yellow(col), _("warning"), c_reset(col));
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    put_safe_line(fmt, ap);
     va_end(ap);
 }
 
@@ -181,8 +197,7 @@ void msg_info(struct session *s, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fputs("carhelp: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    put_safe_line(fmt, ap);
     va_end(ap);
 }
 

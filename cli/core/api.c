@@ -7,6 +7,7 @@
 #include <strings.h>
 #include "api.h"
 #include "json.h"
+#include "output.h"
 
 /* "application/json; charset=utf-8" and "application/problem+json" are JSON. */
 static int is_json_type(const char *ct)
@@ -33,25 +34,10 @@ static cJSON *parse_whole(const struct buf *body)
     return cJSON_ParseWithLengthOpts(body->data, body->len + 1, &end, 1);
 }
 
-/* Server text goes to a terminal: keep it one line and free of control sequences. */
+/* Server text goes to a terminal: kept in the sanitiser's safe one-line form. */
 static void copy_clean(char *dst, size_t dstsz, const char *src)
 {
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)src; *p && o + 1 < dstsz; p++)
-        dst[o++] = (*p < 0x20 || *p == 0x7f) ? ' ' : (char)*p;
-    /* Do not leave half a UTF-8 sequence at the cut. */
-    if (src[o] != '\0') {
-        size_t k = o;
-        while (k > 0 && ((unsigned char)dst[k - 1] & 0xC0) == 0x80)
-            k--;
-        if (k > 0 && ((unsigned char)dst[k - 1] & 0xC0) == 0xC0) {
-            unsigned char lead = (unsigned char)dst[k - 1];
-            size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-            if (k - 1 + len > o)
-                o = k - 1;
-        }
-    }
-    dst[o] = '\0';
+    term_safe(src, dst, dstsz);
 }
 
 static int is_snake_code(const char *s)

@@ -337,13 +337,12 @@ static struct audit_finding *add_finding(struct audit_report *r, const char *cod
 }
 
 /* Findings quote the service (line IDs, descriptions, the tariff's ID) and are printed on a
- * terminal: control characters (a newline, an escape sequence) become '?' (found by
- * tests/fuzz). */
-static void one_line(char *s)
+ * terminal: they are kept in the sanitiser's safe one-line form (found by tests/fuzz). */
+static void one_line(char *s, size_t size)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
+    char *raw = xstrdup(s);
+    term_safe(raw, s, size);
+    free(raw);
 }
 
 static void yuan(long long fen, char *out, size_t outsz)
@@ -591,9 +590,9 @@ int audit_order(const cJSON *order, const cJSON *fees, const cJSON *tariff,
                      "paid %s, refunded %s, but the bill's total is %s: a refund is missing",
                      a, b, c);
     }
-    one_line(out->order_id);
+    one_line(out->order_id, sizeof out->order_id);
     for (int i = 0; i < out->nfindings; i++)
-        one_line(out->findings[i].message);
+        one_line(out->findings[i].message, sizeof out->findings[i].message);
     rc = 0;
 done:
     free(lines);

@@ -108,10 +108,7 @@ static void set(struct checklist *c, const char *key, const char *value)
     struct checklist_item *it = find(c, key);
     if (!it || !value || !*value)
         return;
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)value; *p && o + 1 < sizeof it->value; p++)
-        it->value[o++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
-    it->value[o] = '\0';
+    term_safe(value, it->value, sizeof it->value);
     it->done = true;
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "error.h"
 #include "i18n.h"
+#include "output.h"
 
 void err_clear(struct ch_error *e)
 {
@@ -18,13 +19,13 @@ static void copy_str(char *dst, size_t size, const char *src)
 }
 
 /* Errors are printed on one line of a terminal, and their text may carry what a service, a
- * file or the user sent (a tariff's unknown rule, a path): control characters (a newline, an
- * escape sequence) become '?' here, once for every message (found by tests/fuzz). */
-static void one_line(char *s)
+ * file or the user sent (a tariff's unknown rule, a path): it is kept in the sanitiser's safe
+ * one-line form, once for every message (found by tests/fuzz). */
+static void one_line(char *s, size_t size)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
+    char raw[sizeof ((struct ch_error *)0)->message];
+    snprintf(raw, sizeof raw, "%s", s);
+    term_safe(raw, s, size);
 }
 
 int err_set(struct ch_error *e, int exit_code, const char *code, const char *what,
@@ -42,9 +43,9 @@ int err_set(struct ch_error *e, int exit_code, const char *code, const char *wha
      * _() finds no second entry and stays as it is. gettext("") would be the PO header. */
     vsnprintf(e->message, sizeof e->message, *fmt ? gettext(fmt) : fmt, ap);
     va_end(ap);
-    one_line(e->code);
-    one_line(e->what);
-    one_line(e->message);
+    one_line(e->code, sizeof e->code);
+    one_line(e->what, sizeof e->what);
+    one_line(e->message, sizeof e->message);
     return exit_code;
 }
 
@@ -56,7 +57,7 @@ void err_hint(struct ch_error *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->hint, sizeof e->hint, *fmt ? gettext(fmt) : fmt, ap);
     va_end(ap);
-    one_line(e->hint);
+    one_line(e->hint, sizeof e->hint);
 }
 
 static int in_list(const char *code, const char *const *list)

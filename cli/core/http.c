@@ -370,12 +370,19 @@ static void trace_body(const struct http_client *c, const char *dir, const char 
     cJSON_Delete(j);
     if (!text)
         return;
-    size_t tl = strlen(text);
-    if (tl > TRACE_BODY_MAX)
-        fprintf(f, "%s %.*s... (%zu bytes)\n", dir, (int)TRACE_BODY_MAX, text, len);
-    else
-        fprintf(f, "%s %s\n", dir, text);
+    /* cJSON escapes C0 controls but passes C1, bidi and bad UTF-8 through: the sanitiser. */
+    char *safe = term_safe_dup(text, TERM_ONE_LINE);
     cJSON_free(text);
+    size_t tl = strlen(safe);
+    if (tl > TRACE_BODY_MAX) {
+        char *cut = xmalloc(TRACE_BODY_MAX + 1);
+        term_safe(safe, cut, TRACE_BODY_MAX + 1);   /* at a character or escape boundary */
+        fprintf(f, "%s %s... (%zu bytes)\n", dir, cut, len);
+        free(cut);
+    } else {
+        fprintf(f, "%s %s\n", dir, safe);
+    }
+    free(safe);
 }
 
 static void trace_request(const struct http_client *c, const struct http_request *req,
@@ -405,7 +412,9 @@ static void trace_response(const struct http_client *c, const struct http_respon
     FILE *f = c->opts.trace;
     if (c->opts.verbose < 1 || !f)
         return;
-    fprintf(f, "< %ld %.0f ms %s%s%s\n", r->status, ms, r->request_id[0] ? r->request_id : "-",
+    char rid[sizeof r->request_id];
+    fprintf(f, "< %ld %.0f ms %s%s%s\n", r->status, ms,
+            r->request_id[0] ? term_safe(r->request_id, rid, sizeof rid) : "-",
             r->replayed ? " (replayed)" : "", new_connections > 0 ? " (new connection)" : "");
     if (c->opts.verbose >= 2)
         trace_body(c, "<", r->body.data, r->body.len);

@@ -8,15 +8,19 @@
 #include "idcache.h"
 #include "paths.h"
 #include "error.h"
+#include "output.h"
 
 static int id_ok(const char *s)
 {
     if (!s || !*s || strlen(s) > 120)
         return 0;
-    for (; *s; s++)
-        if (*s <= ' ' || *s == 0x7f)
+    for (const char *p = s; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
             return 0;
-    return 1;
+    /* Completion shows these on the terminal: nothing the sanitiser would change (C1, bidi,
+     * invisible characters, bad UTF-8) is kept. */
+    char safe[128];
+    return strcmp(term_safe(s, safe, sizeof safe), s) == 0;
 }
 
 void idcache_add(const char *kind, const char *id)

@@ -1,5 +1,5 @@
-/* Human output: display widths (Chinese is two columns in every locale), tables, colour,
- * masking, money and times. */
+/* Human output: the terminal sanitiser, display widths (Chinese is two columns in every
+ * locale), tables, colour, masking, money and times. */
 #include <langinfo.h>
 #include <limits.h>
 #include <stdint.h>
@@ -101,6 +101,226 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
     return len;
 }
 
+/* ---- the terminal sanitiser ---- */
+
+/* Invisible format characters that can hide, join or reorder what a field shows: soft
+ * hyphen, Arabic letter mark, Hangul fillers, Mongolian vowel separator, zero-width space,
+ * (non-)joiner, LRM/RLM, line/paragraph separators, the bidi embeddings/overrides (U+202A..E),
+ * word joiner and invisible operators, the bidi isolates (U+2066..9) and deprecated format
+ * controls, byte order mark, interlinear annotations and the tag characters. */
+static const struct range hidden[] = {
+    { 0x00AD, 0x00AD }, { 0x061C, 0x061C }, { 0x115F, 0x1160 }, { 0x180E, 0x180E },
+    { 0x200B, 0x200F }, { 0x2028, 0x202E }, { 0x2060, 0x206F }, { 0x3164, 0x3164 },
+    { 0xFEFF, 0xFEFF }, { 0xFFA0, 0xFFA0 }, { 0xFFF9, 0xFFFB }, { 0xE0000, 0xE007F },
+};
+
+bool term_char_is_hidden(unsigned long cp)
+{
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+        return true;
+    return cp <= 0x10FFFF && in_ranges((uint32_t)cp, hidden, sizeof hidden / sizeof hidden[0]);
+}
+
+/* Decodes the well-formed sequence at s (left > 0 bytes): returns its length with *cp set, or
+ * 0 with *bad the length of the maximal ill-formed subpart (Unicode's "best practice" for
+ * U+FFFD: a truncated sequence is one replacement, a stray byte is one). */
+static size_t utf8_next(const unsigned char *s, size_t left, uint32_t *cp, size_t *bad)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+    *bad = 1;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else
+        return 0;
+    if (left < 2 || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++) {
+        if (i >= left || (s[i] & 0xC0) != 0x80) {
+            *bad = i;
+            return 0;
+        }
+    }
+    size_t n = utf8_decode(s, cp);
+    return n == len ? len : 0;
+}
+
+/* One piece of the safe form of s: the character as it is, its escape, or U+FFFD. Writes at
+ * most 11 bytes to out (the longest is "\U000e007f") and returns the input bytes it used. */
+static size_t safe_piece(const unsigned char *s, size_t left, unsigned flags, char *out,
+                         size_t *outlen)
+{
+    uint32_t cp;
+    size_t bad;
+    size_t n = utf8_next(s, left, &cp, &bad);
+    if (n == 0) {
+        memcpy(out, "\xEF\xBF\xBD", 3);
+        *outlen = 3;
+        return bad;
+    }
+    if (flags & TERM_MULTILINE) {
+        size_t eol = cp == '\n' ? 1 : (cp == '\r' && left > 1 && s[1] == '\n') ? 2 : 0;
+        if (eol) {
+            out[0] = '\n';
+            *outlen = 1;
+            return eol;
+        }
+    }
+    if (cp < 0x20 || cp == 0x7F)
+        *outlen = (size_t)snprintf(out, 12, "\\x%02x", (unsigned)cp);
+    else if (term_char_is_hidden(cp))
+        *outlen = (size_t)snprintf(out, 12, cp > 0xFFFF ? "\\U%08x" : "\\u%04x", (unsigned)cp);
+    else {
+        memcpy(out, s, n);
+        *outlen = n;
+    }
+    return n;
+}
+
+void term_safe_append(struct buf *b, const char *s, unsigned flags)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t left = strlen((const char *)p);
+    while (left > 0) {
+        char piece[12];
+        size_t plen, used = safe_piece(p, left, flags, piece, &plen);
+        buf_append(b, piece, plen);
+        p += used;
+        left -= used;
+    }
+}
+
+/* Pieces into out while they fit in `room` bytes and `cols` columns (cols < 0: any);
+ * returns the bytes written and sets *cut when something was left out. */
+static size_t safe_fit(const char *s, char *out, size_t room, int cols, bool *cut)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t left = strlen((const char *)p), o = 0;
+    int w = 0;
+    *cut = false;
+    while (left > 0) {
+        char piece[12];
+        size_t plen, used = safe_piece(p, left, TERM_ONE_LINE, piece, &plen);
+        int pw = 0;
+        if (cols >= 0) {
+            piece[plen] = '\0';
+            pw = display_width(piece);
+        }
+        if (o + plen > room || (cols >= 0 && w + pw > cols)) {
+            *cut = true;
+            break;
+        }
+        memcpy(out + o, piece, plen);
+        o += plen;
+        w += pw;
+        p += used;
+        left -= used;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+char *term_safe(const char *s, char *out, size_t outsz)
+{
+    bool cut;
+    if (!out || outsz == 0)
+        return out;
+    safe_fit(s, out, outsz - 1, -1, &cut);
+    return out;
+}
+
+#define ELLIPSIS "\xE2\x80\xA6"   /* "…", one column */
+
+char *term_safe_cols(const char *s, int cols, char *out, size_t outsz)
+{
+    bool cut;
+    if (!out || outsz == 0)
+        return out;
+    if (cols < 1)
+        cols = 1;
+    safe_fit(s, out, outsz - 1, cols, &cut);
+    if (!cut)
+        return out;
+    if (outsz <= sizeof ELLIPSIS) {   /* no room for the mark: nothing rather than a lie */
+        out[0] = '\0';
+        return out;
+    }
+    size_t o = safe_fit(s, out, outsz - sizeof ELLIPSIS, cols - 1, &cut);
+    memcpy(out + o, ELLIPSIS, sizeof ELLIPSIS);
+    return out;
+}
+
+char *term_safe_dup(const char *s, unsigned flags)
+{
+    struct buf b = BUF_INIT;
+    buf_init(&b);
+    term_safe_append(&b, s, flags);
+    return buf_detach(&b);
+}
+
+void term_print(FILE *f, const char *s, unsigned flags, const char *indent)
+{
+    char *safe = term_safe_dup(s, flags);
+    for (const char *p = safe; *p; p++) {
+        fputc(*p, f);
+        if (*p == '\n' && indent && p[1])
+            fputs(indent, f);
+    }
+    free(safe);
+}
+
+static bool token_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/' || c == '=' || c == '-' || c == '_';
+}
+
+bool looks_like_token(const char *s)
+{
+    size_t run = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        run = token_char(*p) ? run + 1 : 0;
+        if (run >= 32)
+            return true;
+    }
+    return false;
+}
+
+bool term_word(const char *word, int max_chars, char *out, size_t outsz)
+{
+    if (!out || outsz == 0)
+        return false;
+    bool token = looks_like_token(word);
+    size_t keep = token ? 4 : (size_t)(max_chars > 0 ? max_chars : 1);
+    const unsigned char *p = (const unsigned char *)(word ? word : "");
+    size_t left = strlen((const char *)p), off = 0, chars = 0;
+    while (off < left && chars < keep) {   /* the first `keep` characters of the input */
+        uint32_t cp;
+        size_t bad, n = utf8_next(p + off, left - off, &cp, &bad);
+        off += n ? n : bad;
+        chars++;
+    }
+    char *head = xstrndup((const char *)p, off);
+    struct buf b = BUF_INIT;
+    buf_init(&b);
+    term_safe_append(&b, head, TERM_ONE_LINE);
+    if (off < left)
+        buf_puts(&b, ELLIPSIS);
+    free(head);
+    bool cut;
+    safe_fit(b.data, out, outsz - 1, -1, &cut);
+    buf_free(&b);
+    return token;
+}
+
 static int locale_is_utf8(void)
 {
     const char *cs = nl_langinfo(CODESET);
@@ -169,14 +389,11 @@ struct table {
 };
 
 /* Cells come from the service: control characters (escape sequences, newlines) would let a
- * field repaint the terminal or break alignment, so they become '?'. */
+ * field repaint the terminal or break alignment, so cells are kept in their safe form and the
+ * widths are those of what is printed. */
 static char *clean_cell(const char *s)
 {
-    char *c = xstrdup(s ? s : "");
-    for (unsigned char *p = (unsigned char *)c; *p; p++)
-        if (*p < 0x20 || *p == 0x7F)
-            *p = '?';
-    return c;
+    return term_safe_dup(s, TERM_ONE_LINE);
 }
 
 struct table *table_new(int ncols, const char *const *headers)

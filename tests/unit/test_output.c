@@ -102,7 +102,7 @@ static void table_cells_cannot_inject_escape_sequences(void **state)
     fclose(f);
     table_free(t);
     assert_null(strchr(text, '\033'));
-    assert_non_null(strstr(text, "x?[2Jy  line1?line2\n"));
+    assert_non_null(strstr(text, "x\\x1b[2Jy  line1\\x0aline2\n"));
     free(text);
 }
 
@@ -252,6 +252,194 @@ static void colour_follows_when_and_no_color(void **state)
     assert_string_equal(c_reset(true), "\033[0m");
 }
 
+/* ---- the sanitiser ---- */
+
+static char *safe(const char *s)
+{
+    static char out[512];
+    return term_safe(s, out, sizeof out);
+}
+
+static void sanitiser_escapes_c0_controls_and_del(void **state)
+{
+    (void)state;
+    assert_string_equal(safe("a\033[2Jb"), "a\\x1b[2Jb");
+    assert_string_equal(safe("\033]0;title\007"), "\\x1b]0;title\\x07");
+    assert_string_equal(safe("paid\rREFUND"), "paid\\x0dREFUND");
+    assert_string_equal(safe("x\by\tz\x7f"), "x\\x08y\\x09z\\x7f");
+    assert_string_equal(safe("one\ntwo"), "one\\x0atwo");
+    assert_string_equal(safe("\x01"), "\\x01");
+    assert_string_equal(safe("\x1f "), "\\x1f ");
+    assert_string_equal(safe(""), "");
+    assert_string_equal(safe(NULL), "");
+}
+
+static void sanitiser_escapes_c1_controls_up_to_u009f(void **state)
+{
+    (void)state;
+    assert_string_equal(safe("\xc2\x80"), "\\u0080");
+    assert_string_equal(safe("a\xc2\x9b" "2Jb"), "a\\u009b2Jb");        /* CSI */
+    assert_string_equal(safe("\xc2\x9f"), "\\u009f");                 /* last C1 */
+    assert_string_equal(safe("\xc2\xa0"), "\xc2\xa0");                /* NBSP is text */
+    assert_string_equal(safe("\xc2\xa9 2026"), "\xc2\xa9 2026");      /* (c) */
+    assert_false(term_char_is_hidden(0xA0));
+    assert_true(term_char_is_hidden(0x9F));
+    assert_true(term_char_is_hidden(0x7F));
+    assert_false(term_char_is_hidden(0x7E));
+}
+
+static void sanitiser_neutralises_bidi_controls(void **state)
+{
+    (void)state;
+    assert_string_equal(safe("\xe2\x80\xa9"), "\\u2029");             /* paragraph separator */
+    assert_string_equal(safe("\xe2\x80\xaa"), "\\u202a");             /* LRE, first embedding */
+    assert_string_equal(safe("txt\xe2\x80\xae" "cod.exe"), "txt\\u202ecod.exe");   /* RLO */
+    assert_string_equal(safe("\xe2\x81\xa6x\xe2\x81\xa9"), "\\u2066x\\u2069"); /* isolates */
+    assert_string_equal(safe("\xe2\x80\x8e\xe2\x80\x8f"), "\\u200e\\u200f");     /* LRM, RLM */
+    assert_string_equal(safe("\xd8\x9c"), "\\u061c");                 /* Arabic letter mark */
+    assert_string_equal(safe("\xe2\x80\xaf"), "\xe2\x80\xaf");        /* U+202F: a space */
+    assert_string_equal(safe("\xe2\x81\xb0"), "\xe2\x81\xb0");        /* U+2070: superscript 0 */
+}
+
+static void sanitiser_shows_invisible_format_characters(void **state)
+{
+    (void)state;
+    assert_string_equal(safe("\xe4\xba\xac\xe2\x80\x8b" "A12345"), "\xe4\xba\xac\\u200bA12345");
+    assert_string_equal(safe("\xef\xbb\xbfid"), "\\ufeffid");         /* BOM */
+    assert_string_equal(safe("a\xc2\xad" "b"), "a\\u00adb");          /* soft hyphen */
+    assert_string_equal(safe("\xe2\x81\xa0"), "\\u2060");             /* word joiner */
+    assert_string_equal(safe("\xe3\x85\xa4"), "\\u3164");             /* Hangul filler */
+    assert_string_equal(safe("\xf3\xa0\x80\x81"), "\\U000e0001");     /* language tag */
+    assert_string_equal(safe("\xf3\xa0\x81\xbf"), "\\U000e007f");     /* cancel tag */
+    assert_string_equal(safe("e\xcc\x81"), "e\xcc\x81");              /* combining mark kept */
+    assert_string_equal(safe("\xef\xb8\x8f"), "\xef\xb8\x8f");        /* variation selector */
+}
+
+static void sanitiser_replaces_ill_formed_utf8(void **state)
+{
+    (void)state;
+    const char *r = "\xef\xbf\xbd";
+    char want[64];
+    assert_string_equal(safe("\xff"), r);
+    assert_string_equal(safe("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");   /* overlong '/' */
+    assert_string_equal(safe("\xe0\x80\xaf"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(safe("\xc1\x9b"), "\xef\xbf\xbd\xef\xbf\xbd");   /* overlong CSI */
+    assert_string_equal(safe("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* D800 */
+    assert_string_equal(safe("\xed\xbf\xbf"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* DFFF */
+    assert_string_equal(safe("\xed\x9f\xbf"), "\xed\x9f\xbf");        /* U+D7FF is fine */
+    assert_string_equal(safe("\xf4\x90\x80\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(safe("\xf4\x8f\xbf\xbf"), "\xf4\x8f\xbf\xbf"); /* U+10FFFF */
+    snprintf(want, sizeof want, "a%s", r);
+    assert_string_equal(safe("a\xe4\xb8"), want);        /* truncated at the end: one U+FFFD */
+    assert_string_equal(safe("a\xf0\x9f\x98"), want);
+    assert_string_equal(safe("a\xc3"), want);
+    snprintf(want, sizeof want, "%sA", r);
+    assert_string_equal(safe("\xe4\xb8" "A"), want);     /* truncated before ASCII */
+    assert_string_equal(safe("\x80" "A"), want);         /* a stray continuation byte */
+}
+
+static void sanitiser_keeps_chinese_and_emoji(void **state)
+{
+    (void)state;
+    const char *text = "\xe8\xbd\xa6\xe9\x97\xa8\xe6\x89\x93\xe4\xb8\x8d\xe5\xbc\x80 "
+                       "\xef\xbc\x88\xe4\xba\xac" "AD12345\xef\xbc\x89 \xf0\x9f\x9a\x97";
+    assert_string_equal(safe(text), text);
+    assert_string_equal(safe("\xe2\x80\xa6 \xc2\xa5" "12.40"), "\xe2\x80\xa6 \xc2\xa5" "12.40");
+}
+
+static void sanitiser_widths_are_those_of_the_escaped_text(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof locales / sizeof locales[0]; i++) {
+        if (!setlocale(LC_ALL, locales[i]))
+            continue;
+        assert_int_equal(display_width(safe("\033[2J")), 7);            /* \x1b[2J */
+        assert_int_equal(display_width(safe("\xe7\x8e\x8b\xe2\x80\xae")), 8); /* 王\u202e */
+        assert_int_equal(display_width(safe("\xff" "a")), 2);
+        char cut[64];
+        term_safe_cols("\xe8\xbd\xa6\xe9\x97\xa8\xe6\x89\x93\xe4\xb8\x8d\xe5\xbc\x80", 7, cut,
+                       sizeof cut);
+        assert_string_equal(cut, "\xe8\xbd\xa6\xe9\x97\xa8\xe6\x89\x93\xe2\x80\xa6");  /* 车门打… */
+        assert_int_equal(display_width(cut), 7);
+        term_safe_cols("ab\033cdef", 6, cut, sizeof cut);   /* never half an escape */
+        assert_string_equal(cut, "ab\xe2\x80\xa6");
+        term_safe_cols("ab\033", 6, cut, sizeof cut);
+        assert_string_equal(cut, "ab\\x1b");
+    }
+    setlocale(LC_ALL, "C");
+}
+
+static void sanitiser_cuts_at_a_boundary_when_the_buffer_is_small(void **state)
+{
+    (void)state;
+    char out[8];
+    term_safe("ab\033cd", out, sizeof out);
+    assert_string_equal(out, "ab\\x1bc");
+    term_safe("abcde\033", out, sizeof out);
+    assert_string_equal(out, "abcde");             /* the escape does not fit whole */
+    term_safe("a\xe4\xb8\xad\xe6\x96\x87", out, sizeof out);
+    assert_string_equal(out, "a\xe4\xb8\xad\xe6\x96\x87");
+    char tiny[4];
+    term_safe("\xe4\xb8\xad\xe6\x96\x87", tiny, sizeof tiny);
+    assert_string_equal(tiny, "\xe4\xb8\xad");
+    /* The safe form is stable: a second pass changes nothing. */
+    char once[128], twice[128];
+    term_safe("x\033\xc2\x9b\xe2\x80\xae\xff", once, sizeof once);
+    term_safe(once, twice, sizeof twice);
+    assert_string_equal(once, twice);
+}
+
+static void multiline_keeps_newlines_only(void **state)
+{
+    (void)state;
+    char *s = term_safe_dup("line1\nline2\r\nline3\rX\033", TERM_MULTILINE);
+    assert_string_equal(s, "line1\nline2\nline3\\x0dX\\x1b");
+    free(s);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    term_print(f, "a\nb\xe2\x80\xae\n", TERM_MULTILINE, "  ");
+    term_print(f, "|c\nd", TERM_ONE_LINE, "  ");
+    fclose(f);
+    assert_string_equal(text, "a\n  b\\u202e\n|c\\x0ad");
+    free(text);
+}
+
+static void tokens_are_recognised_by_a_long_run(void **state)
+{
+    (void)state;
+    assert_true(looks_like_token("0123456789abcdef0123456789abcdef"));      /* 32 hex */
+    assert_false(looks_like_token("0123456789abcdef0123456789abcde"));      /* 31 */
+    assert_true(looks_like_token("x.eyJhbGciOiJIUzI1NiJ9_eyJzdWIiOiIxMjM0NTY3ODkw"));
+    assert_true(looks_like_token("Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4+/=="));
+    assert_false(looks_like_token("order show ord_20261101_0001"));
+    assert_false(looks_like_token(NULL));
+}
+
+static void words_are_echoed_short_and_safe(void **state)
+{
+    (void)state;
+    char out[128];
+    assert_false(term_word("ordr", 20, out, sizeof out));
+    assert_string_equal(out, "ordr");
+    term_word("abcdefghijklmnopqrstuvwxyz", 20, out, sizeof out);
+    assert_string_equal(out, "abcdefghijklmnopqrst\xe2\x80\xa6");
+    term_word("abcdefghijklmnopqrst", 20, out, sizeof out);
+    assert_string_equal(out, "abcdefghijklmnopqrst");
+    /* 20 characters, not bytes: Chinese is kept whole. */
+    term_word("\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd"
+              "\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8"
+              "\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6\xe8\xbd\xa6"
+              "\xe8\xbd\xa6", 20, out, sizeof out);
+    assert_int_equal(display_width(out), 41);
+    term_word("a\033[2J", 20, out, sizeof out);
+    assert_string_equal(out, "a\\x1b[2J");
+    assert_true(term_word("sk_0123456789abcdef0123456789abcdef", 20, out, sizeof out));
+    assert_string_equal(out, "sk_0\xe2\x80\xa6");
+    assert_true(term_word("\033]0;0123456789abcdef0123456789abcdef", 20, out, sizeof out));
+    assert_string_equal(out, "\\x1b]0;\xe2\x80\xa6");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +455,17 @@ int main(void)
         cmocka_unit_test(local_times_round_trip),
         cmocka_unit_test(the_clock_honours_carhelp_now),
         cmocka_unit_test(colour_follows_when_and_no_color),
+        cmocka_unit_test(sanitiser_escapes_c0_controls_and_del),
+        cmocka_unit_test(sanitiser_escapes_c1_controls_up_to_u009f),
+        cmocka_unit_test(sanitiser_neutralises_bidi_controls),
+        cmocka_unit_test(sanitiser_shows_invisible_format_characters),
+        cmocka_unit_test(sanitiser_replaces_ill_formed_utf8),
+        cmocka_unit_test(sanitiser_keeps_chinese_and_emoji),
+        cmocka_unit_test(sanitiser_widths_are_those_of_the_escaped_text),
+        cmocka_unit_test(sanitiser_cuts_at_a_boundary_when_the_buffer_is_small),
+        cmocka_unit_test(multiline_keeps_newlines_only),
+        cmocka_unit_test(tokens_are_recognised_by_a_long_run),
+        cmocka_unit_test(words_are_echoed_short_and_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
