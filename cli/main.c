@@ -188,6 +188,10 @@ static void parse_long(struct cmdline *cl, int argc, char **argv, int *i)
         bool token = term_word(name, ECHO_CHARS, shown, sizeof shown);
         if (token) {
             usage_error(cl, _("unknown option '--%s' (looks like a token: not shown)"), shown);
+            if (first_error)
+                err_hint(&cl->err, _("a token is never a command-line argument: set "
+                                     "CARHELP_TOKEN, or give it to 'carhelp login --with-token' "
+                                     "on standard input"));
             return;
         }
         usage_error(cl, _("unknown option '--%s'"), shown);
