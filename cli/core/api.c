@@ -7,6 +7,7 @@
 #include <strings.h>
 #include "api.h"
 #include "json.h"
+#include "support.h"
 
 /* "application/json; charset=utf-8" and "application/problem+json" are JSON. */
 static int is_json_type(const char *ct)
@@ -90,6 +91,9 @@ static int http_failure(const struct http_response *resp, const char *what, stru
     /* A wrong code or password during login itself needs no "log in" hint. */
     if (resp->status == 401 && !(code && strcmp(code, "invalid_credentials") == 0))
         err_hint(err, "run `carhelp login`");
+    else if (code && strcmp(code, "account_frozen") == 0)
+        err_hint(err, "this account is frozen: to unfreeze it, call customer service on %s",
+                 support_service_number());
     else if (resp->status >= 500)
         err_hint(err, "the service is having problems; try again later");
     else if (rc == CH_RATE && resp->retry_after_s >= 0)
