@@ -199,3 +199,18 @@ def test_an_account_frozen_by_the_operator_logs_in_but_commands_no_car(tmp_path,
             refused["target_id"]) == (ZHANG_ACCOUNT, "customer", "vehicle", "veh_003")
     assert json.loads(refused["details"]) == {"type": "unlock", "code": "account_frozen"}
     assert refused["request_id"].startswith("req_")
+
+
+def test_the_refused_login_says_it_in_chinese_under_a_chinese_locale(tmp_path, svc):
+    import subprocess
+    have = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout.lower()
+    if "zh_cn.utf8" not in have.replace("utf-8", "utf8"):
+        pytest.skip("zh_CN.UTF-8 is not generated (test_i18n.py generates it when root)")
+    staff = logged_in_staff(tmp_path, svc)
+    assert_exit(staff("account", "verify", "--phone", WANG_PHONE, "--id-last4", "002X"), 0)
+    assert_exit(staff("account", "freeze", WANG_ACCOUNT, "--reason", "stolen", "--yes"), 0)
+    env = chtest.isolated_env(tmp_path / "zh", svc.url)
+    env.pop("LC_ALL")
+    env["LANG"] = "zh_CN.UTF-8"
+    r = assert_exit(chtest.run(env, "login", "--phone", WANG_PHONE, input=WANG_CODE + "\n"), 5)
+    assert f"该账户已冻结：如需解冻，请拨打客服电话 {SUPPORT}" in r.stderr, r.stderr
