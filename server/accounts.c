@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "db.h"
 #include "http.h"
@@ -134,28 +135,24 @@ static const char *freeze_reason(struct request *req, const cJSON *body, bool *b
 }
 
 static int audit_freeze(const struct request *req, const char *id, const char *reason,
-                        const char *previous)
+                        const char *previous, int revoked)
 {
-    char details[96];
-    sqlite3_stmt *st = db_prepare(
-        "INSERT INTO audit_log(at, actor, actor_role, action, target_type, target_id, reason,"
-        " request_id, details) VALUES (?, ?, ?, 'account.freeze', 'account', ?, ?, ?, ?)");
-    int rc;
-    if (!st)
-        return -1;
-    snprintf(details, sizeof details, "{\"previous_status\":\"%s\"}", previous);
-    db_bind_texts(st, 7, (const char *const[]){NULL, req->who.subject, req->who.role, id,
-                                              reason, req->id, details});
-    sqlite3_bind_int64(st, 1, clock_now());
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    db_release(st);
-    return rc;
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "previous_status", previous);
+    cJSON_AddNumberToObject(d, "sessions_revoked", revoked);
+    return audit_write(&(struct audit_entry){req->who.subject, req->who.role, "account.freeze",
+                                             "account", id, reason, req->id, clock_now()},
+                       d);
 }
 
+/* Frozen as stolen: status frozen and logins blocked from now on. A repeat changes nothing; an
+ * account frozen otherwise (an operator's hold, as the seed's acc_1003) gets its logins
+ * blocked too. */
 static int set_frozen(const char *id)
 {
-    sqlite3_stmt *st = db_prepare("UPDATE accounts SET status = 'frozen', updated_at = ?"
-                                  " WHERE id = ? AND status <> 'frozen'");
+    sqlite3_stmt *st = db_prepare(
+        "UPDATE accounts SET status = 'frozen', login_blocked_at = ?1, updated_at = ?1"
+        " WHERE id = ?2 AND NOT (status = 'frozen' AND login_blocked_at IS NOT NULL)");
     int rc;
     if (!st)
         return -1;
@@ -166,15 +163,34 @@ static int set_frozen(const char *id)
     return rc;
 }
 
-/* Freezes (idempotently: a frozen account stays as it is) and writes the audit row. */
+/* Ends every session of the account (the caller's own too, when the customer froze it);
+ * the number ended, or -1. */
+static int revoke_sessions(const char *id)
+{
+    sqlite3_stmt *st = db_prepare("UPDATE tokens SET revoked_at = ?"
+                                  " WHERE account_id = ? AND revoked_at IS NULL");
+    int rc;
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, clock_now());
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(db_handle()) : -1;
+    db_release(st);
+    return rc;
+}
+
+/* Freezes (idempotently: a frozen account stays as it is), revokes the account's tokens and
+ * writes the audit row, all in one transaction. */
 static void freeze(struct request *req, const char *id, const char *reason, cJSON *account)
 {
     char previous[16];
+    int revoked = -1;
     snprintf(previous, sizeof previous, "%s",
              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(account, "status")));
     cJSON_Delete(account);
     if (db_exec("BEGIN IMMEDIATE") != 0 || set_frozen(id) != 0 ||
-        audit_freeze(req, id, reason, previous) != 0 || db_exec("COMMIT") != 0) {
+        (revoked = revoke_sessions(id)) < 0 ||
+        audit_freeze(req, id, reason, previous, revoked) != 0 || db_exec("COMMIT") != 0) {
         db_exec("ROLLBACK");
         reply_error(req, 500, "internal", "could not freeze the account");
         return;

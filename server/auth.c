@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "db.h"
 #include "http.h"
@@ -41,7 +42,10 @@ static const char *bearer_token(const struct request *req)
 
 static const char *const principal_sql =
     "SELECT t.role, COALESCE(t.account_id, t.staff_id), COALESCE(t.account_id, ''),"
-    " COALESCE(a.name, s.name), t.expires_at, t.revoked_at"
+    " COALESCE(a.name, s.name), t.expires_at, t.revoked_at,"
+    " COALESCE(a.status = 'frozen', 0), COALESCE(a.status = 'frozen'"
+    " AND a.login_blocked_at IS NOT NULL"
+    " AND (t.revoked_at IS NULL OR t.revoked_at >= a.login_blocked_at), 0)"
     " FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id"
     " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = ?";
 
@@ -51,8 +55,9 @@ static void copy_column(sqlite3_stmt *st, int col, char *out, size_t size)
     snprintf(out, size, "%s", v ? (const char *)v : "");
 }
 
-/* 0: valid; otherwise the 401 code to answer. */
-static const char *load_principal(const char *token_hash, struct principal *who)
+/* 0: valid; otherwise the 401 code to answer. *by_freeze: the token was ended by a
+ * stolen-account freeze. */
+static const char *load_principal(const char *token_hash, struct principal *who, bool *by_freeze)
 {
     sqlite3_stmt *st = db_prepare(principal_sql);
     const char *problem = "token_invalid";
@@ -66,7 +71,11 @@ static const char *load_principal(const char *token_hash, struct principal *who)
         copy_column(st, 3, who->name, sizeof who->name);
         who->expires_at = sqlite3_column_int64(st, 4);
         snprintf(who->token_hash, sizeof who->token_hash, "%s", token_hash);
-        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+        who->account_frozen = sqlite3_column_int(st, 6) != 0;
+        /* A stolen-account freeze revoked every token of the account; one it missed (none
+         * should exist) is refused all the same. */
+        *by_freeze = sqlite3_column_int(st, 7) != 0;
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL || *by_freeze)
             problem = "token_revoked";
         else if (who->expires_at <= clock_now())
             problem = "token_expired";
@@ -88,21 +97,42 @@ static const char *auth_message(const char *code)
     return "the token is not valid; log in again";
 }
 
+/* A session ended by a freeze is still being used: the usual 401, and a row in the audit
+ * log, so the operator sees what the holder of the old token (a thief?) tried. */
+static void refuse_frozen_session(struct request *req, const struct principal *who)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "code", "token_revoked");
+    cJSON_AddStringToObject(d, "cause", "account_frozen");
+    cJSON_AddStringToObject(d, "method", req->method);
+    cJSON_AddStringToObject(d, "path", req->path);
+    audit_write(&(struct audit_entry){who->account_id, "customer", "request.refused", "account",
+                                      who->account_id, NULL, req->id, clock_now()},
+                d);
+    reply_error(req, 401, "token_revoked",
+                "this session was ended when the account was frozen; log in again");
+}
+
 bool auth_authenticate(struct request *req)
 {
     const char *token = bearer_token(req), *problem;
     char hash[SHA256_HEX_LEN + 1];
     struct principal who = {0};
+    bool by_freeze = false;
     if (!token)
         problem = "unauthenticated";
     else if (!token_well_formed(token))
         problem = "token_invalid";
     else {
         sha256_hex(token, hash);
-        problem = load_principal(hash, &who);
+        problem = load_principal(hash, &who, &by_freeze);
     }
     if (problem && strcmp(problem, "internal") == 0) {
         reply_error(req, 500, "internal", "could not check the token");
+        return false;
+    }
+    if (problem && by_freeze) {
+        refuse_frozen_session(req, &who);
         return false;
     }
     if (problem) {
@@ -284,6 +314,20 @@ static bool otp_accepted(const char *phone, const char *code)
     return ok;
 }
 
+/* An account frozen as stolen logs in no more: the refusal comes only after a right code (a
+ * wrong one is the usual 401), so the answers reveal the freeze only to whoever has the code,
+ * and it is written to the audit log. */
+static void refuse_frozen_login(struct request *req, const char *account_id)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "code", "account_frozen");
+    audit_write(&(struct audit_entry){account_id, "customer", "login.refused", "account",
+                                      account_id, NULL, req->id, clock_now()},
+                d);
+    reply_error(req, 403, "account_frozen",
+                "this account is frozen: it cannot log in until customer service unfreezes it");
+}
+
 static void login_customer(struct request *req, const char *phone, const char *code)
 {
     char account_id[64] = "";
@@ -296,15 +340,21 @@ static void login_customer(struct request *req, const char *phone, const char *c
         reply_bad_credentials(req);
         return;
     }
-    sqlite3_stmt *st = db_prepare("SELECT id FROM accounts WHERE phone = ?");
+    bool blocked = false;
+    sqlite3_stmt *st = db_prepare("SELECT id, status = 'frozen' AND login_blocked_at IS NOT NULL"
+                                  " FROM accounts WHERE phone = ?");
     if (st) {
         sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        if (sqlite3_step(st) == SQLITE_ROW) {
             copy_column(st, 0, account_id, sizeof account_id);
+            blocked = sqlite3_column_int(st, 1) != 0;
+        }
         db_release(st);
     }
     if (!account_id[0])
         reply_bad_credentials(req);
+    else if (blocked)
+        refuse_frozen_login(req, account_id);
     else
         issue_token(req, "customer", account_id, NULL);
 }

@@ -166,6 +166,14 @@ static const char schema_v3_vehicles[] =
 static const char schema_v4_verify_index[] =
     "CREATE INDEX verify_attempts_outcome ON verify_attempts(phone, success, id);";
 
+/* Stolen-account freezes: when a freeze through POST /v1/accounts/{id}/freeze revoked the
+ * account's tokens. While the account is frozen and this is set, it may not log in; an account
+ * frozen without it (the seed's acc_1003, an operator's hold) still may. The index finds an
+ * account's tokens to revoke them. */
+static const char schema_v5_freeze[] =
+    "ALTER TABLE accounts ADD COLUMN login_blocked_at INTEGER;"
+    "CREATE INDEX tokens_account ON tokens(account_id);";
+
 const char *const db_migrations[] = {schema_v1, schema_v2_tickets, schema_v3_vehicles,
-                                     schema_v4_verify_index};
+                                     schema_v4_verify_index, schema_v5_freeze};
 const int db_migration_count = (int)(sizeof db_migrations / sizeof db_migrations[0]);

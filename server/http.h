@@ -27,6 +27,7 @@ struct principal {
     char name[128];
     char token_hash[65];
     int64_t expires_at;
+    bool account_frozen;  /* a customer whose account is frozen (of either kind) */
 };
 
 struct reply {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "db.h"
 #include "http.h"
@@ -169,20 +170,9 @@ static int64_t column_or(sqlite3_stmt *st, int col, int64_t fallback)
 static void audit(const char *actor, const char *role, const char *action, const char *vehicle_id,
                   const char *reason, const char *request_id, cJSON *details, int64_t at)
 {
-    char *text = cJSON_PrintUnformatted(details);
-    sqlite3_stmt *st = db_prepare(
-        "INSERT INTO audit_log(at, actor, actor_role, action, target_type, target_id, reason,"
-        " request_id, details) VALUES (?, ?, ?, ?, 'vehicle', ?, ?, ?, ?)");
-    if (st) {
-        db_bind_texts(st, 8, (const char *const[]){NULL, actor, role, action, vehicle_id,
-                                                    reason && *reason ? reason : NULL,
-                                                    request_id, text});
-        sqlite3_bind_int64(st, 1, at);
-        sqlite3_step(st);
-        db_release(st);
-    }
-    free(text);
-    cJSON_Delete(details);
+    audit_write(&(struct audit_entry){actor, role, action, "vehicle", vehicle_id, reason,
+                                      request_id, at},
+                details);
 }
 
 /* What a command does to its vehicle once the vehicle confirms it. */
@@ -643,7 +633,32 @@ static void create_command(struct request *req, void *ctx)
     reply_json(req, 202, doc);
 }
 
+/* A frozen account commands no vehicle: refused before the Idempotency-Key is looked at (a
+ * key used before the freeze replays nothing) and written to the audit log. */
+static void refuse_frozen(struct request *req)
+{
+    struct vehicle v;
+    cJSON *body = req->body ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "type"));
+    cJSON *d = cJSON_CreateObject();
+    if (type && strlen(type) < 16)
+        cJSON_AddStringToObject(d, "type", type);
+    else
+        cJSON_AddNullToObject(d, "type");
+    cJSON_AddStringToObject(d, "code", "account_frozen");
+    cJSON_Delete(body);
+    bool found = vehicle_find(req->params[0], &v);
+    audit(req->who.subject, req->who.role, "vehicle_command.refused",
+          found ? v.id : req->params[0], NULL, req->id, d, clock_now());
+    reply_error(req, 403, "account_frozen",
+                "this account is frozen: it cannot command a vehicle until customer service "
+                "unfreezes it");
+}
+
 void vehicles_command_create(struct request *req)
 {
-    idempotency_run(req, NULL, create_command, NULL);
+    if (!is_staff(req) && req->who.account_frozen)
+        refuse_frozen(req);
+    else
+        idempotency_run(req, NULL, create_command, NULL);
 }

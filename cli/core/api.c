@@ -8,6 +8,7 @@
 #include "api.h"
 #include "json.h"
 #include "output.h"
+#include "support.h"
 
 /* "application/json; charset=utf-8" and "application/problem+json" are JSON. */
 static int is_json_type(const char *ct)
@@ -73,8 +74,12 @@ static int http_failure(const struct http_response *resp, const char *what, stru
         copy_clean(err->request_id, sizeof err->request_id, rid);
     err->http_status = resp->status;
 
-    /* A wrong code or password during login itself needs no "log in" hint. */
-    if (resp->status == 401 && !(code && strcmp(code, "invalid_credentials") == 0))
+    /* A wrong code or password during login itself needs no "log in" hint; nor does a
+     * frozen account, which no login helps. */
+    if (code && strcmp(code, "account_frozen") == 0)
+        err_hint(err, "this account is frozen: to unfreeze it, call customer service on %s",
+                 support_service_number());
+    else if (resp->status == 401 && !(code && strcmp(code, "invalid_credentials") == 0))
         err_hint(err, "run `carhelp login`");
     else if (resp->status >= 500)
         err_hint(err, "the service is having problems; try again later");

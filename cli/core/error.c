@@ -75,6 +75,8 @@ int exit_for_http(long status, const char *api_code)
                                          "idempotency_conflict", NULL };
     static const char *const auth[] = { "token_expired", "token_revoked", "token_invalid",
                                         "unauthenticated", NULL };
+    /* A frozen account is refused whatever status an operator's server sends it with. */
+    static const char *const denied[] = { "account_frozen", NULL };
 
     if (status >= 200 && status < 300)
         return CH_OK;
@@ -85,6 +87,8 @@ int exit_for_http(long status, const char *api_code)
             return CH_STATE;
         if (in_list(api_code, auth))
             return CH_AUTH;
+        if (in_list(api_code, denied))
+            return CH_DENIED;
     }
     switch (status) {
     case 400: case 405: case 413: case 415: case 422:

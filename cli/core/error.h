@@ -38,7 +38,8 @@ int err_set(struct ch_error *e, int exit_code, const char *code, const char *wha
 void err_hint(struct ch_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* cli.md's mapping from an HTTP status (and the API's error code, which may refine it:
- * locked_out -> 9, vehicle_offline -> 8, token_expired/token_revoked -> 4) to an exit code. */
+ * locked_out -> 9, vehicle_offline -> 8, token_expired/token_revoked -> 4, account_frozen -> 5)
+ * to an exit code. */
 int exit_for_http(long status, const char *api_code);
 /* Short English name of an exit code ("not found", "network failure", ...). */
 const char *exit_code_name(int code);

@@ -1,10 +1,10 @@
 """Accounts through the Prism proxy: verify (verified, not verified, 429 locked_out with
-Retry-After, 400, 403), show (200, 403 forbidden, 403 verification_required, 404) and freeze
-(200, idempotent, 400 reason_required, 403), by direct HTTP and by the real CLI.
+Retry-After, 400, 403) and show (200, 403 forbidden, 403 verification_required, 404), by direct
+HTTP and by the real CLI. Freezing is in test_contract_freeze.py, on a service of its own.
 
 The proxy's service is shared by the whole contract session, so nothing here changes what other
-tests rely on: lockouts use phones that belong to no account (they lock the same way), and the
-only account frozen is 张伟's, which the demo data has frozen already."""
+tests rely on: lockouts use phones that belong to no account (they lock the same way), and no
+account is frozen here (a freeze ends the account's sessions and refuses its logins)."""
 import itertools
 import json
 import os
@@ -104,24 +104,6 @@ def test_show_as_staff_needs_verification_then_works(prism):
     assert_error(http(prism.url, "GET", "/v1/accounts/acc_9999", token=tok), 404, "not_found")
 
 
-def test_freeze_as_staff(prism, staff):
-    path = f"/v1/accounts/{ZHANG_ACCOUNT}/freeze"
-    assert_conforms(verify(prism, staff, phone=ZHANG_PHONE, id_last4="123X"), 200)
-    assert_error(http(prism.url, "POST", path, {}, token=staff), 400, "reason_required")
-    for _ in range(2):   # idempotent: the frozen account, unchanged
-        doc = assert_conforms(http(prism.url, "POST", path, {"reason": "phone reported stolen"},
-                                   token=staff), 200)
-        assert doc["id"] == ZHANG_ACCOUNT and doc["status"] == "frozen"
-
-
-def test_freeze_as_a_customer(prism, zhang):
-    doc = assert_conforms(http(prism.url, "POST", f"/v1/accounts/{ZHANG_ACCOUNT}/freeze", {},
-                               token=zhang), 200)
-    assert doc["status"] == "frozen"
-    assert_error(http(prism.url, "POST", f"/v1/accounts/{WANG_ACCOUNT}/freeze",
-                      {"reason": "not mine"}, token=zhang), 403, "forbidden")
-
-
 # -- the CLI through the proxy ----------------------------------------------------------------
 
 @pytest.fixture
@@ -139,7 +121,7 @@ def exits(res, code):
     return res
 
 
-def test_cli_staff_verify_show_freeze(cli):
+def test_cli_staff_verify_and_show(cli):
     exits(cli("login", "--staff", STAFF, input=STAFF_PASSWORD + "\n"), 0)
     exits(cli("account", "verify", "--phone", WANG_PHONE, "--id-last4", "002X"), 0)
     exits(cli("account", "verify", "--phone", WANG_PHONE, "--id-number", "-"),
@@ -149,7 +131,6 @@ def test_cli_staff_verify_show_freeze(cli):
     shown = json.loads(exits(cli("--json", "account", "show", ZHANG_ACCOUNT), 0).stdout)
     assert shown["status"] == "frozen"
     exits(cli("account", "show", "acc_1002"), 5)
-    exits(cli("--yes", "account", "freeze", ZHANG_ACCOUNT, "--reason", "phone reported stolen"), 0)
 
 
 def test_cli_locked_out_is_exit_9(cli):
@@ -161,8 +142,7 @@ def test_cli_locked_out_is_exit_9(cli):
     assert "try again after" in res.stderr
 
 
-def test_cli_customer_show_and_freeze_own(cli):
+def test_cli_customer_show_own(cli):
     exits(cli("login", "--phone", ZHANG_PHONE, input=ZHANG_CODE + "\n"), 0)
     assert "张伟" in exits(cli("account", "show"), 0).stdout
     exits(cli("account", "show", WANG_ACCOUNT), 5)
-    exits(cli("--yes", "--json", "account", "freeze"), 0)

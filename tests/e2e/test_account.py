@@ -561,14 +561,15 @@ def test_staff_freeze_after_verifying_is_audited_and_idempotent(tmp_path, dbsrv)
             row["reason"]) == ("field01", "staff", "account", "acc_1002",
                                "phone reported stolen")
     assert row["at"] > 0 and row["request_id"].startswith("req_")
-    assert json.loads(row["details"]) == {"previous_status": "active"}
+    assert json.loads(row["details"]) == {"previous_status": "active", "sessions_revoked": 0}
 
     again = run("--yes", "--json", "account", "freeze", "acc_1002", "--reason", "again")
     assert_exit(again, 0)
     assert json.loads(again.stdout)["status"] == "frozen"
     assert account_status(dbsrv.db, "acc_1002") == "frozen"
     rows = audit_rows(dbsrv.db)
-    assert len(rows) == 2 and json.loads(rows[1]["details"]) == {"previous_status": "frozen"}
+    assert len(rows) == 2 and json.loads(rows[1]["details"]) == {"previous_status": "frozen",
+                                                                 "sessions_revoked": 0}
 
 
 def test_a_customer_freezes_their_own_account_without_a_reason(tmp_path, dbsrv):
@@ -580,8 +581,13 @@ def test_a_customer_freezes_their_own_account_without_a_reason(tmp_path, dbsrv):
     rows = audit_rows(dbsrv.db)
     assert [(x["actor"], x["actor_role"], x["target_id"], x["reason"]) for x in rows] == [
         ("acc_1001", "customer", "acc_1001", None)]
-    # Frozen, the customer still logs in and sees the account.
-    assert "frozen" in run("account", "show").stdout
+    assert json.loads(rows[0]["details"]) == {"previous_status": "active",
+                                              "sessions_revoked": 1}
+    # The freeze ended the customer's own session too, and the account logs in no more.
+    assert_exit(run("account", "show"), 4)
+    r = run("login", "--phone", WANG_PHONE, input=WANG_CODE + "\n")
+    assert_exit(r, 5)
+    assert "frozen" in r.stderr and "400-000-1234" in r.stderr
 
 
 def test_a_customer_cannot_freeze_another_account(tmp_path, dbsrv):
@@ -593,12 +599,19 @@ def test_a_customer_cannot_freeze_another_account(tmp_path, dbsrv):
     assert account_status(dbsrv.db, "acc_1002") == "active"
 
 
-def test_freezing_zhang_weis_frozen_account_changes_nothing(tmp_path, dbsrv):
+def test_freezing_zhang_weis_already_frozen_account_ends_his_sessions_and_logins(tmp_path,
+                                                                                 dbsrv):
+    """The demo's acc_1003 is frozen by the operator and may log in; his own freeze (a lost
+    phone) is a stolen-account freeze: his sessions end and his logins are refused."""
     run = cli(tmp_path, dbsrv.url)
     login_customer(run, ZHANG_PHONE, ZHANG_CODE)
     r = run("--yes", "account", "freeze", "--reason", "lost my phone")
     assert_exit(r, 0)
     assert account_status(dbsrv.db, "acc_1003") == "frozen"
+    assert json.loads(audit_rows(dbsrv.db)[0]["details"]) == {"previous_status": "frozen",
+                                                              "sessions_revoked": 1}
+    assert_exit(run("account", "show"), 4)
+    assert_exit(run("login", "--phone", ZHANG_PHONE, input=ZHANG_CODE + "\n"), 5)
 
 
 def test_a_freeze_that_cannot_reach_the_service_is_6_with_the_support_number(tmp_path):

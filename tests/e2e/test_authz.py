@@ -1,11 +1,13 @@
 """The authorisation matrix (issue 10): every operation of api/openapi.yaml, called over HTTP
 on the real reference service as anonymous, customer A (王小明, acc_1001), customer B (李娜,
 acc_1002) and staff (field01 with a token that verified nobody, and "staff_v", one that
-verified A), on resources of A and of B. The expected status of every cell is written out
+verified A), on resources of A and of B; where a frozen account makes a difference, also as
+customer C (张伟, acc_1003, frozen by the operator in the demo data). The expected status of every cell is written out
 below from api.md, openapi.yaml and docs/DECISIONS.md, never copied from the service's answers.
 
 Every refusal must be an Error body that names nothing of the owner's data, and a refused
-mutation must leave the database exactly as it was (compared table by table). A path and
+mutation must leave the database exactly as it was (compared table by table), but for the one
+audit row of a refusal the audit log must have (a frozen account's). A path and
 method in openapi.yaml that the matrix does not list fails the suite, so a new endpoint cannot
 escape it. Then the same refusals through carhelp, with cli.md's exit codes."""
 import json
@@ -29,7 +31,7 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 A_PHONE, A_CODE, A_MEMBER = "13800138000", "246810", "M100001"
 B_PHONE, B_CODE, B_MEMBER = "13912345678", "135790", "M100002"
-C_PHONE, C_MEMBER = "13700001111", "M100003"
+C_PHONE, C_CODE, C_MEMBER = "13700001111", "112233", "M100003"   # 张伟, frozen by the operator
 STAFF, STAFF_PASSWORD = "field01", "field01-demo-pass"
 OA, OA_ACTIVE, OB = "ord_20261101_0001", "ord_20261125_0004", "ord_20261102_0002"
 NO_ORDER, NO_ACCOUNT = "ord_20991231_9999", "acc_9999"
@@ -118,11 +120,12 @@ class World:
             "B": customer_token(u, B_PHONE, B_CODE),
             "staff": staff_token(u),
             "staff_v": staff_token(u),
+            "C": customer_token(u, C_PHONE, C_CODE),
         }
         r = self.as_("staff_v", "POST", "/v1/accounts/verify",
                      {"phone": A_PHONE, "member_id": A_MEMBER})
         assert r.status == 200 and r.json["verified"] is True, r.raw
-        self.ids = {"A": "acc_1001", "B": "acc_1002", "OA": OA, "OA_ACTIVE": OA_ACTIVE,
+        self.ids = {"A": "acc_1001", "B": "acc_1002", "C": "acc_1003", "OA": OA, "OA_ACTIVE": OA_ACTIVE,
                     "OB": OB, "NO_ORDER": NO_ORDER, "NO_ACCOUNT": NO_ACCOUNT,
                     "NO_TICKET": NO_TICKET, "PLATE_A": PLATE_A}
         self.ids["tA"] = self.ticket("A", "app")
@@ -152,31 +155,35 @@ class World:
         return r.json["id"]
 
     def snapshot(self):
-        """Everything a refused request could have changed. Left out: otps (a wrong code is
-        counted, on purpose), the lazily written status of commands and the audit rows of
-        their results (they follow the clock), and the tokens' hashes of new logins."""
-        queries = {
-            "accounts": "SELECT * FROM accounts ORDER BY id",
-            "tickets": "SELECT * FROM tickets ORDER BY id",
-            "ticket_events": "SELECT * FROM ticket_events ORDER BY id",
-            "attachments": "SELECT id, ticket_id, sha256 FROM attachments ORDER BY id",
-            "ratings": "SELECT * FROM ratings ORDER BY ticket_id",
-            "vehicle_commands": "SELECT id, vehicle_id, type, reason, order_id, requested_by,"
-                                " requested_by_role FROM vehicle_commands ORDER BY id",
-            "vehicles": "SELECT id, locked, doors_closed FROM vehicles ORDER BY id",
-            "audit_log": "SELECT * FROM audit_log WHERE action != 'vehicle_command.result'"
-                         " ORDER BY id",
-            "verifications": "SELECT * FROM verifications ORDER BY token_hash, account_id",
-            "verify_attempts": "SELECT * FROM verify_attempts ORDER BY id",
-            "idempotency_keys": "SELECT subject, key FROM idempotency_keys ORDER BY 1, 2",
-            "revoked_tokens": "SELECT token_hash, revoked_at FROM tokens ORDER BY 1",
-            "orders": "SELECT * FROM orders ORDER BY id",
-        }
-        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
-        try:
-            return {k: con.execute(q).fetchall() for k, q in queries.items()}
-        finally:
-            con.close()
+        return snapshot(self.db)
+
+
+def snapshot(db):
+    """Everything a refused request could have changed. Left out: otps (a wrong code is
+    counted, on purpose), the lazily written status of commands and the audit rows of
+    their results (they follow the clock), and the tokens' hashes of new logins."""
+    queries = {
+        "accounts": "SELECT * FROM accounts ORDER BY id",
+        "tickets": "SELECT * FROM tickets ORDER BY id",
+        "ticket_events": "SELECT * FROM ticket_events ORDER BY id",
+        "attachments": "SELECT id, ticket_id, sha256 FROM attachments ORDER BY id",
+        "ratings": "SELECT * FROM ratings ORDER BY ticket_id",
+        "vehicle_commands": "SELECT id, vehicle_id, type, reason, order_id, requested_by,"
+                            " requested_by_role FROM vehicle_commands ORDER BY id",
+        "vehicles": "SELECT id, locked, doors_closed FROM vehicles ORDER BY id",
+        "audit_log": "SELECT * FROM audit_log WHERE action != 'vehicle_command.result'"
+                     " ORDER BY id",
+        "verifications": "SELECT * FROM verifications ORDER BY token_hash, account_id",
+        "verify_attempts": "SELECT * FROM verify_attempts ORDER BY id",
+        "idempotency_keys": "SELECT subject, key FROM idempotency_keys ORDER BY 1, 2",
+        "revoked_tokens": "SELECT token_hash, revoked_at FROM tokens ORDER BY 1",
+        "orders": "SELECT * FROM orders ORDER BY id",
+    }
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return {k: con.execute(q).fetchall() for k, q in queries.items()}
+    finally:
+        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +200,9 @@ def world(tmp_path_factory):
 
 class Case:
     def __init__(self, op, actor, status, path=None, body=None, code=None, check=None,
-                 multipart=None, fresh_token=False, label=""):
+                 multipart=None, fresh_token=False, label="", audit=None):
         self.op, self.actor, self.status = op, actor, status
+        self.audit = audit    # the action of the one audit row the refusal writes
         self.path = path if path is not None else op[1]
         self.body, self.code, self.check = body, code, check
         self.multipart, self.fresh_token, self.label = multipart, fresh_token, label
@@ -255,6 +263,8 @@ cell(op, "B", 401, body={"phone": A_PHONE, "otp": "000000"}, code="invalid_crede
      label="for A's phone")
 cell(op, "staff", 401, body={"staff_id": STAFF, "password": "wrong-pass"},
      code="invalid_credentials", label="with a wrong password")
+# An account the operator froze may still log in (a stolen-account freeze may not: below).
+cell(op, "anon", 200, body="login_C", check=subject_is("acc_1003"), label="with C's code")
 # Revoking: the caller's own token only (each cell logs in afresh and revokes that login).
 op = ("DELETE", "/v1/auth/token")
 cell(op, "anon", 401, code="unauthenticated")
@@ -300,6 +310,7 @@ for suffix in ("", "/orders"):
          label="on B's, not verified")
     cell(op, "staff", 404, path="/v1/accounts/{NO_ACCOUNT}" + suffix, code="not_found",
          label="on an unknown account")
+    cell(op, "C", 200, path="/v1/accounts/{C}" + suffix, label="own, frozen")
 
 # Freeze: the customer themself or staff who verified the account (with a reason). The allowed
 # freezes run on their own service below (they would change A for every other cell).
@@ -468,6 +479,13 @@ cell(op, "staff", 202, path="/v1/vehicles/veh_001/commands",
      body={"type": "flash", "reason": "customer on the phone"})
 cell(op, "staff", 404, path="/v1/vehicles/veh_999/commands", body={"type": "honk", "reason": "x"},
      code="not_found", label="unknown car")
+# A frozen account commands no car, before any other check; each refusal is audit-logged.
+cell(op, "C", 403, path="/v1/vehicles/veh_003/commands", body={"type": "unlock"},
+     code="account_frozen", audit="vehicle_command.refused", label="a free car")
+cell(op, "C", 403, path="/v1/vehicles/{PLATE_A}/commands", body={"type": "honk"},
+     code="account_frozen", audit="vehicle_command.refused", label="A's car by plate")
+cell(op, "C", 403, path="/v1/vehicles/veh_999/commands", body={"type": "lock"},
+     code="account_frozen", audit="vehicle_command.refused", label="an unknown car")
 # Commands: customers read only those they asked for (others look unknown: 404); staff all.
 op = ("GET", "/v1/vehicles/{vehicle}/commands/{command_id}")
 cell(op, "anon", 401, path="/v1/vehicles/veh_001/commands/{cA}", code="unauthenticated")
@@ -509,9 +527,10 @@ def run_cell(w, c):
     if path == "new_ticket_of_A":
         path = f"/v1/tickets/{w.ticket('A', 'other')}/rating"
     body = c.body
-    if body == "login_A":
-        assert call(w.url, "POST", "/v1/auth/otp", {"phone": A_PHONE}).status == 202
-        body = {"phone": A_PHONE, "otp": A_CODE}
+    if body in ("login_A", "login_C"):
+        phone, code = (A_PHONE, A_CODE) if body == "login_A" else (C_PHONE, C_CODE)
+        assert call(w.url, "POST", "/v1/auth/otp", {"phone": phone}).status == 202
+        body = {"phone": phone, "otp": code}
     return call(w.url, c.op[0], fill(path, w), fill(body, w), token, c.multipart), token
 
 
@@ -526,6 +545,16 @@ def assert_refusal(c, r):
     assert not leaked, f"refusal shows {leaked}: {text}"
 
 
+def assert_one_audit_row(before, after, action, actor):
+    """The refusal wrote exactly one audit row, of this action and actor; it is then taken out
+    of `after`, which must otherwise equal `before`."""
+    old, new = before["audit_log"], after["audit_log"]
+    assert new[:len(old)] == old and len(new) == len(old) + 1, (old, new)
+    row = new[-1]    # id, at, actor, actor_role, action, target_type, target_id, ...
+    assert (row[4], row[2]) == (action, actor), row
+    after["audit_log"] = old
+
+
 @pytest.mark.parametrize("c", M, ids=[c.id for c in M])
 def test_matrix(world, c):
     before = world.snapshot() if c.op[0] != "GET" and c.status >= 400 else None
@@ -535,6 +564,8 @@ def test_matrix(world, c):
         assert_refusal(c, r)
     if before is not None:
         after = world.snapshot()
+        if c.audit:
+            assert_one_audit_row(before, after, c.audit, world.ids[c.actor])
         changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
         assert not changed, f"a refused {c.op[0]} changed the database: {changed}"
     if c.check:
@@ -684,6 +715,48 @@ def test_staff_freeze_only_after_verifying_and_with_a_reason(tmp_path):
         assert r.status == 403 and r.json["error"]["code"] == "verification_required"
 
 
+@pytest.fixture(scope="module")
+def frozen(tmp_path_factory):
+    """A service where C froze his own account as stolen: his session ended with the freeze."""
+    db = tmp_path_factory.mktemp("authz-frozen") / "carhelp.db"
+    srv = chtest.Server("--db", str(db), "--vehicle-delay-ms", "200")
+    try:
+        token = customer_token(srv.url, C_PHONE, C_CODE)
+        r = call(srv.url, "POST", "/v1/accounts/acc_1003/freeze", {"reason": "phone stolen"},
+                 token)
+        assert r.status == 200, r.raw
+        yield srv, db, token
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("c", PROTECTED, ids=[f"{c.op[0]} {c.op[1]}" for c in PROTECTED])
+def test_a_session_ended_by_a_freeze_is_401_everywhere_and_each_use_is_audited(world, frozen, c):
+    srv, db, token = frozen
+    before = snapshot(db)
+    r = call(srv.url, c.op[0], fill(c.path, world), fill(c.body, world), token, c.multipart)
+    assert r.status == 401 and r.json["error"]["code"] == "token_revoked", r.raw
+    after = snapshot(db)
+    assert_one_audit_row(before, after, "request.refused", "acc_1003")
+    assert before == after
+
+
+def test_a_login_to_an_account_frozen_as_stolen_is_403_and_audited(frozen):
+    srv, db, _ = frozen
+    assert call(srv.url, "POST", "/v1/auth/otp", {"phone": C_PHONE}).status == 202
+    before = snapshot(db)
+    r = call(srv.url, "POST", "/v1/auth/token", {"phone": C_PHONE, "otp": "000000"})
+    assert r.status == 401 and r.json["error"]["code"] == "invalid_credentials", r.raw
+    assert snapshot(db) == before    # a wrong code learns nothing of the freeze
+    r = call(srv.url, "POST", "/v1/auth/token", {"phone": C_PHONE, "otp": C_CODE})
+    assert r.status == 403 and r.json["error"]["code"] == "account_frozen", r.raw
+    assert r.json["error"]["request_id"] == r.headers["X-Request-Id"]
+    after = snapshot(db)
+    assert_one_audit_row(before, after, "login.refused", "acc_1003")
+    del before["revoked_tokens"], after["revoked_tokens"]
+    assert before == after           # and no token was issued
+
+
 def test_a_rating_is_the_filers_and_only_once(world):
     t = world.ticket("B", "cleanliness")
     assert world.as_("A", "POST", f"/v1/tickets/{t}/rating", {"score": 1}).status == 404
@@ -805,6 +878,17 @@ def test_cli_refused_mutations_exit_with_their_code_and_change_nothing(world, cl
     changed = {k for k in before if before[k] != after[k]}
     assert not changed, f"refused through the CLI, yet changed {changed}"
     assert outbox_files(cli.env) == [], "a refused create must not wait in the outbox"
+
+
+def test_cli_unlock_by_a_frozen_account_is_5_with_the_support_number_and_audited(world, cli):
+    before = world.snapshot()
+    r = cli("C", "unlock", "veh_003", "--yes", "--no-wait")
+    assert r.returncode == 5, r.stderr
+    assert "frozen" in r.stderr and "400-000-1234" in r.stderr
+    after = world.snapshot()
+    assert_one_audit_row(before, after, "vehicle_command.refused", "acc_1003")
+    assert before == after
+    assert outbox_files(cli.env) == []
 
 
 def test_cli_ticket_verify_of_anothers_pass_is_1_and_names_nothing(world, cli):

@@ -696,8 +696,8 @@ def test_schema_is_versioned_and_complete(tmp_path):
     db = tmp_path / "svc.db"
     Server(db=db, seed=None).stop()
     # One version per migration in server/db_schema.c: v1 the schema, v2 tickets, v3 vehicles,
-    # v4 the verification lockout's index.
-    assert db_rows(db, "PRAGMA user_version") == [(4,)]
+    # v4 the verification lockout's index, v5 stolen-account freezes (logins blocked).
+    assert db_rows(db, "PRAGMA user_version") == [(5,)]
     assert db_rows(db, "PRAGMA journal_mode") == [("wal",)]
     tables = {t for (t,) in db_rows(db, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"accounts", "staff", "tokens", "otps", "verifications", "verify_attempts", "tariffs",

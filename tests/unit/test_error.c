@@ -38,6 +38,9 @@ static void api_codes_refine_the_status(void **state)
     assert_int_equal(exit_for_http(403, "token_revoked"), CH_AUTH);
     assert_int_equal(exit_for_http(401, "token_invalid"), CH_AUTH);
     assert_int_equal(exit_for_http(401, "unauthenticated"), CH_AUTH);
+    assert_int_equal(exit_for_http(403, "account_frozen"), CH_DENIED);
+    assert_int_equal(exit_for_http(423, "account_frozen"), CH_DENIED);
+    assert_int_equal(exit_for_http(401, "account_frozen"), CH_DENIED);
 }
 
 static void unknown_api_codes_fall_back_to_the_status(void **state)
