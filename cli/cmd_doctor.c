@@ -365,7 +365,7 @@ static void check_credentials(struct doctor *d)
     struct ch_error err;
     err_clear(&err);
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (lstat(path, &st) != 0) {   /* a link is there, even a dangling one: it is checked */
         if (from_env)
             report(d, "credentials", ST_PASS, NULL,
                    _("CARHELP_TOKEN from the environment (no credentials file)"));
@@ -374,12 +374,8 @@ static void check_credentials(struct doctor *d)
                    _("not logged in (no %s)"), path);
         return;
     }
-    if (credentials_check_mode(path, &err)) {
-        char hint[PATH_MAX + 16];
-        snprintf(hint, sizeof hint, "chmod 600 %s", path);
-        report(d, "credentials", ST_FAIL, hint,
-               _("%s is readable by group or others (mode %03o)"), path,
-               (unsigned)(st.st_mode & 0777));
+    if (credentials_check_mode(path, &err)) {   /* mode, owner, a link, the folder */
+        report(d, "credentials", ST_FAIL, err.hint, "%s", err.message);
         return;
     }
     struct credential c = { 0 };

@@ -2,7 +2,8 @@
 numbers in play, none of them may show in `-v`/`-vv` traces, error lines, `--json` errors, the
 shell history, outbox items, or any file carhelp writes except the token in the credentials
 file. The credentials file and its folder are private even under umask 0 and refused when
-others can read them; tokens and passwords are never taken as arguments; core dumps are off
+others can read them, when the file is a symbolic link or another user's, or when others
+can write to its folder (and nothing is ever written through a link); tokens and passwords are never taken as arguments; core dumps are off
 while carhelp runs. Every search is over raw bytes for the exact secret strings."""
 import json
 import os
@@ -265,6 +266,103 @@ def test_credentials_readable_by_others_are_refused_with_the_chmod(srv, tmp_path
     assert srv.settled_log_lines() == requests_before, "the token must not be sent"
     os.chmod(path, 0o600)
     assert run(env, "auth", "status").returncode == 0
+
+
+def login_elsewhere(srv, tmp_path):
+    """A real credentials file of A, written by `login` under another config folder."""
+    other = chtest.isolated_env(tmp_path / "elsewhere", srv.url)
+    assert run(other, "login", "--phone", A_PHONE, input=A_CODE + "\n").returncode == 0
+    return Path(other["CARHELP_CONFIG_DIR"]) / "credentials", tokens_in(other)[0]
+
+
+def assert_refused(srv, env, why, requests_before):
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    for args in (["auth", "status"], ["order", "show", "ord_20261101_0001"]):
+        r = run(env, *args)
+        assert r.returncode == 4, (args, r.returncode, r.stderr)
+        first = r.stderr.splitlines()[0]
+        assert first.startswith("carhelp: credentials: ") and str(path) in first, r.stderr
+        assert why in first, r.stderr
+        assert "hint: " in r.stderr and r.stdout == ""
+    assert srv.settled_log_lines() == requests_before, "no request may be sent"
+
+
+def test_a_symlink_to_a_real_credentials_file_is_refused_and_its_token_never_used(srv, tmp_path):
+    target, token = login_elsewhere(srv, tmp_path)
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    path.symlink_to(target)
+    before = target.read_bytes()
+    requests_before = srv.settled_log_lines()
+    assert_refused(srv, env, "is a symbolic link", requests_before)
+    r = run(env, "--json", "auth", "status")
+    err = json.loads(r.stderr.strip().splitlines()[-1])["error"]
+    assert r.returncode == 4 and err["code"] == "credentials_insecure"
+    assert token not in r.stdout + r.stderr
+    assert target.read_bytes() == before
+    doctor = run(env, "doctor")
+    assert doctor.returncode == 1
+    cred_line = next(l for l in doctor.stdout.splitlines() if "credentials" in l.split()[1:2])
+    assert cred_line.startswith("FAIL") and "is a symbolic link" in cred_line, doctor.stdout
+    # The same file moved into place is accepted: it was the link that was refused.
+    path.unlink()
+    shutil.copy2(target, path)
+    assert run(env, "auth", "status").returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_credentials_file_owned_by_another_user_is_refused(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    assert run(env, "login", "--phone", A_PHONE, input=A_CODE + "\n").returncode == 0
+    token = tokens_in(env)[0]
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    os.chown(path, 65534, 65534)
+    requests_before = srv.settled_log_lines()
+    assert_refused(srv, env, "is owned by uid 65534, not you", requests_before)
+    r = run(env, "auth", "status")
+    assert token not in r.stdout + r.stderr
+    # login does not replace another user's file either.
+    r = run(env, "login", "--phone", A_PHONE, input=A_CODE + "\n")
+    assert r.returncode == 4, r.stderr
+    assert os.stat(path).st_uid == 65534 and tokens_in(env) == [token]
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o1777])
+def test_a_credentials_folder_others_can_write_to_is_refused_with_the_chmod(srv, tmp_path, mode):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    assert run(env, "login", "--phone", A_PHONE, input=A_CODE + "\n").returncode == 0
+    folder = Path(env["CARHELP_CONFIG_DIR"])
+    os.chmod(folder, mode)
+    requests_before = srv.settled_log_lines()
+    assert_refused(srv, env, "its folder is writable by", requests_before)
+    r = run(env, "auth", "status")
+    assert f"hint: chmod 700 {folder}" in r.stderr
+    os.chmod(folder, 0o700)
+    assert run(env, "auth", "status").returncode == 0
+
+
+@pytest.mark.parametrize("target_exists", [True, False], ids=["to a file", "dangling"])
+def test_login_never_writes_where_a_credentials_symlink_points(srv, tmp_path, target_exists):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    target = tmp_path / "somewhere" / "precious"
+    target.parent.mkdir()
+    if target_exists:
+        target.write_text("the user's own file, not carhelp's\n")
+        os.chmod(target, 0o600)
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    path.symlink_to(target)
+    for args in (["login", "--phone", A_PHONE], ["login", "--staff", STAFF]):
+        secret = A_CODE if "--phone" in args else STAFF_PASSWORD
+        r = run(env, *args, input=secret + "\n")
+        assert r.returncode == 4, (args, r.stderr)
+        assert "is a symbolic link" in r.stderr and str(path) in r.stderr
+    if target_exists:
+        assert target.read_text() == "the user's own file, not carhelp's\n"
+    else:
+        assert not target.exists()
+    assert path.is_symlink() and os.readlink(path) == str(target)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["credentials"], "no temp file left"
+    assert run(env, "logout").returncode == 4 and path.is_symlink()
 
 
 # ---- nothing secret on the command line -----------------------------------------------------
