@@ -220,6 +220,108 @@ def test_shell_history_keeps_no_line_with_a_secret(srv, tmp_path):
     child.expect(pexpect.EOF)
 
 
+def shell_under_umask(env, mask):
+    child = pexpect.spawn("/bin/sh", ["-c", f'umask {mask:03o} && exec "$0" shell', chtest.CARHELP],
+                          env=dict(env, TERM="dumb"), encoding="utf-8", timeout=30,
+                          dimensions=(40, 200))
+    child.expect(PROMPT)
+    return child
+
+
+def leave(child):
+    chtest.wait_for_line_editor(child)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before
+
+
+def test_shell_history_is_created_0600_even_under_umask_0(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    child = shell_under_umask(env, 0)
+    line(child, "contact")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    line(child, "order list")
+    leave(child)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().splitlines() == ["contact", "order list"]
+
+
+def test_an_existing_loose_history_file_is_tightened_to_0600_when_the_shell_starts(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    path.write_text("contact\n")
+    os.chmod(path, 0o644)
+    child = shell(env)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600    # before any line is typed
+    child.send("\x1b[A")                                 # the old history is still there
+    child.expect("contact")
+    child.send("\x15")
+    leave(child)
+    assert path.read_text() == "contact\n"
+
+
+@pytest.mark.parametrize("target_exists", [True, False], ids=["to a file", "dangling"])
+def test_shell_history_never_reads_or_writes_through_a_symlink(srv, tmp_path, target_exists):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    target = tmp_path / "elsewhere" / "notes"
+    target.parent.mkdir()
+    if target_exists:
+        target.write_text("ticket show tkt_from_the_link\n")
+        os.chmod(target, 0o644)
+    path.symlink_to(target)
+    child = shell(env)
+    line(child, "contact")
+    line(child, "order list")
+    child.send("\x1b[A\x1b[A\x1b[A")       # Up past the session's lines: nothing loaded
+    child.send("\x15")
+    out = leave(child)
+    if target_exists:
+        assert target.read_text() == "ticket show tkt_from_the_link\n"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        assert "tkt_from_the_link" not in out
+    else:
+        assert not target.exists()
+    assert path.is_symlink()
+
+
+def test_the_shell_warns_once_about_a_symlinked_history_and_keeps_none(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    path.symlink_to(tmp_path / "nowhere")
+    child = pexpect.spawn(chtest.CARHELP, ["shell"], env=dict(env, TERM="dumb"),
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("history file (.*): it is a symbolic link; history is not kept this session")
+    assert str(path) in child.match.group(1)
+    child.expect(PROMPT)
+    out = line(child, "contact")
+    assert "symbolic link" not in out
+    leave(child)
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_history_file_of_another_user_is_neither_read_nor_written(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    path.write_text("ticket show tkt_planted\n")
+    os.chmod(path, 0o600)
+    os.chown(path, 65534, 65534)
+    child = pexpect.spawn(chtest.CARHELP, ["shell"], env=dict(env, TERM="dumb"),
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("history file .*: it belongs to uid 65534, not you")
+    child.expect(PROMPT)
+    line(child, "contact")
+    child.send("\x1b[A\x1b[A")
+    child.send("\x15")
+    out = leave(child)
+    assert "tkt_planted" not in out
+    assert path.read_text() == "ticket show tkt_planted\n"
+    assert os.stat(path).st_uid == 65534
+
+
 # ---- the credentials file and folder --------------------------------------------------------
 
 def test_login_makes_a_private_folder_and_file_even_under_umask_0(srv, tmp_path):
