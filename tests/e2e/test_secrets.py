@@ -21,6 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
 import chtest  # noqa: E402
+from faultproxy import FaultProxy  # noqa: E402
 
 A_PHONE, A_CODE, A_ID = "13800138000", "246810", "11010519491231002X"
 B_PHONE, B_CODE, B_ID = "13912345678", "135790", "310115198805123454"
@@ -512,6 +513,165 @@ def test_account_verify_reads_the_id_number_from_stdin(srv, tmp_path):
     r = run(env, "account", "verify", "--phone", A_PHONE, "--id-number", "-", input=A_ID + "\n")
     assert r.returncode == 0, r.stderr
     assert A_ID not in r.stdout + r.stderr and "1101**********002X" not in r.stderr
+
+
+# ---- nothing secret in `ps` while a command waits ------------------------------------------
+# What another local user sees of a running carhelp: /proc/PID/cmdline (ps, top) always, and
+# /proc/PID/environ for the same user or root unless the process is not dumpable (carhelp is
+# not: see the core dump tests below; as root the test can still read it). Both are read while
+# the command waits with the secret in memory, and the process must still be waiting then.
+# CARHELP_TOKEN, when the user puts it in the environment, is there by the user's choice: it
+# may be in environ under that name, and nowhere else.
+
+def proc_view(pid):
+    """(cmdline, environ) of a running process; environ is None where the kernel refuses it."""
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except PermissionError:
+        environ = None
+    return cmdline, environ
+
+
+def assert_nothing_secret_in_proc(pid, secrets, env, allowed_env=()):
+    cmdline, environ = proc_view(pid)
+    assert b"carhelp" in cmdline or chtest.VALGRIND_DIR, cmdline     # the right process
+    assert find_secrets(cmdline, secrets) == [], cmdline
+    if environ is None:
+        return
+    entries = environ.split(b"\0")
+    assert f"CARHELP_CONFIG_DIR={env['CARHELP_CONFIG_DIR']}".encode() in entries   # a real read
+    kept = [e for e in entries if not any(e == f"{k}={v}".encode() for k, v in allowed_env)]
+    assert find_secrets(b"\0".join(kept), secrets) == [], "a secret in /proc/PID/environ"
+
+
+def wait_until(cond, what, timeout=30):
+    end = time.monotonic() + timeout * chtest.SLOW
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def slow(tmp_path):
+    """A private service with fault injection (a car that takes 10 minutes to answer), and a
+    proxy that holds chosen requests for 60 s: `slow.hold` is a list of paths."""
+    srv = chtest.Server("--faults", "--vehicle-delay-ms", "600000", db=tmp_path / "slow.db")
+    hold = []
+
+    def policy(req):
+        if req["method"] == "POST" and req["path"] in hold:
+            req["headers"]["X-Fault"] = "delay=60000"
+        return "forward"
+    proxy = FaultProxy(srv.port, policy=policy)
+    proxy.hold = hold
+    yield proxy
+    proxy.close()
+    srv.stop()
+
+
+def held(proxy, path):
+    return lambda: bool(proxy.requests("POST", path))
+
+
+def test_login_shows_no_code_or_token_in_proc_while_it_waits(slow, tmp_path):
+    env = chtest.isolated_env(tmp_path, slow.url, TERM="dumb")
+    slow.hold.append("/v1/auth/token")
+    child = pexpect.spawn(chtest.CARHELP, ["login", "--phone", A_PHONE], env=env,
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("(?i)code")
+    assert_nothing_secret_in_proc(child.pid, [A_CODE, A_ID], env)      # waiting for the code
+    child.sendline(A_CODE)
+    wait_until(held(slow, "/v1/auth/token"), "the token request")
+    assert child.isalive()
+    assert_nothing_secret_in_proc(child.pid, [A_CODE, A_ID], env)      # the code in memory
+    assert proc_limits_core(child.pid) == ["0", "0"]                   # and no core file
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130 and not tokens_in(env)
+
+
+def test_staff_login_shows_no_password_in_proc_while_it_waits(slow, tmp_path):
+    env = chtest.isolated_env(tmp_path, slow.url, TERM="dumb")
+    slow.hold.append("/v1/auth/token")
+    child = pexpect.spawn(chtest.CARHELP, ["login", "--staff", STAFF], env=env,
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("(?i)password")
+    child.sendline(STAFF_PASSWORD)
+    wait_until(held(slow, "/v1/auth/token"), "the token request")
+    assert child.isalive()
+    assert_nothing_secret_in_proc(child.pid, [STAFF_PASSWORD], env)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+
+
+def test_account_verify_shows_no_id_number_or_token_in_proc_while_it_waits(slow, tmp_path):
+    env = chtest.isolated_env(tmp_path, slow.url)
+    assert run(env, "login", "--staff", STAFF, input=STAFF_PASSWORD + "\n").returncode == 0
+    token = tokens_in(env)[0]
+    slow.hold.append("/v1/accounts/verify")
+    proc = subprocess.Popen([chtest.CARHELP, "account", "verify", "--phone", A_PHONE,
+                             "--id-number", "-"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # Once started (the kernel fills cmdline in at exec), it waits on stdin.
+        wait_until(lambda: b"verify" in proc_view(proc.pid)[0] or proc.poll() is not None,
+                   "the process to start")
+        assert proc.poll() is None
+        assert_nothing_secret_in_proc(proc.pid, [A_ID, token], env)   # waiting on stdin
+        proc.stdin.write((A_ID + "\n").encode())
+        proc.stdin.flush()
+        wait_until(held(slow, "/v1/accounts/verify"), "the verify request")
+        assert proc.poll() is None
+        assert_nothing_secret_in_proc(proc.pid, [A_ID, token, STAFF_PASSWORD], env)
+    finally:
+        proc.send_signal(2)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert find_secrets(out + err, [A_ID, token]) == []
+
+
+def test_unlock_shows_no_token_in_proc_while_it_polls_the_vehicle(slow, tmp_path):
+    env = chtest.isolated_env(tmp_path, slow.url, TERM="dumb")
+    assert run(env, "login", "--phone", A_PHONE, input=A_CODE + "\n").returncode == 0
+    token = tokens_in(env)[0]
+    child = pexpect.spawn(chtest.CARHELP, ["unlock", "京AD12345", "--yes", "--wait", "120"],
+                          env=env, encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("queued at the service|waiting for it to confirm")
+    wait_until(lambda: len(slow.requests("GET", "/commands/")) >= 1, "a poll of the command")
+    assert child.isalive()
+    assert_nothing_secret_in_proc(child.pid, [token, A_CODE], env)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+
+@pytest.mark.parametrize("token_in_env", [False, True], ids=["credentials file", "CARHELP_TOKEN"])
+def test_shell_shows_no_secret_in_proc_after_lines_that_held_them(srv, tmp_path, token_in_env):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    assert run(env, "login", "--staff", STAFF, input=STAFF_PASSWORD + "\n").returncode == 0
+    token = tokens_in(env)[0]
+    allowed = ()
+    if token_in_env:
+        env["CARHELP_TOKEN"] = token
+        allowed = (("CARHELP_TOKEN", token),)
+    child = shell(env)
+    line(child, f"account verify --phone {A_PHONE} --id-number {A_ID}")
+    line(child, f'report feedback --message "my ID is {B_ID}"')
+    child.sendline(f"account verify --phone {A_PHONE} --id-number -")
+    child.expect("(?i)id")
+    assert_nothing_secret_in_proc(child.pid, [A_ID, B_ID, token], env, allowed)
+    child.sendline(A_ID)
+    child.expect(PROMPT)
+    assert_nothing_secret_in_proc(child.pid, [A_ID, B_ID, token, STAFF_PASSWORD], env, allowed)
+    environ = proc_view(child.pid)[1]
+    if token_in_env and environ is not None:   # there under its own name: the user put it there
+        assert f"CARHELP_TOKEN={token}".encode() in environ.split(b"\0")
+    leave(child)
 
 
 # ---- core dumps -------------------------------------------------------------------------
