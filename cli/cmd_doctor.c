@@ -1,7 +1,8 @@
-/* doctor: one line per check, PASS/WARN/FAIL with its time and a hint. The checks go from
- * the local files outwards (config, credentials, DNS, TCP, TLS, the API, its version and
+/* doctor: one line per check, PASS/WARN/FAIL/SKIP with its time and a hint. The checks go
+ * from the local files outwards (config, credentials, DNS, TCP, TLS, the API, its version and
  * clock, the token, latency); once the network path is broken the checks that need it are
- * reported as skipped failures at once instead of waiting for more timeouts. */
+ * reported as SKIP at once (naming the check that failed) instead of waiting for more
+ * timeouts. A skip is not a failure: the failure is counted once, where it happened. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -24,9 +25,9 @@
 
 extern const struct command cmd_doctor;
 
-enum status { ST_PASS, ST_WARN, ST_FAIL };
-static const char *const status_word[] = { "PASS", "WARN", "FAIL" };
-static const char *const status_json[] = { "pass", "warn", "fail" };
+enum status { ST_PASS, ST_WARN, ST_FAIL, ST_SKIP };
+static const char *const status_word[] = { "PASS", "WARN", "FAIL", "SKIP" };
+static const char *const status_json[] = { "pass", "warn", "fail", "skip" };
 
 #define MAX_CHECKS 16
 #define NAME_WIDTH 12
@@ -59,6 +60,7 @@ struct doctor {
     bool via_proxy;
     bool url_ok;
     char broken[520];               /* why the network checks are skipped; "" while all is well */
+    const char *broken_by;          /* the check that failed, once broken[] is set */
     struct http_client *http;
     /* The first GET /v1/meta, shared by the TLS and API checks. */
     bool meta_done;
@@ -87,8 +89,9 @@ static void print_check(const struct doctor *d, const struct check *c)
     if (d->s->json)
         return;
     bool col = d->s->color_out;
-    const char *sgr = c->status == ST_PASS ? c_green(col) : c->status == ST_WARN ? c_yellow(col)
-                                                                                 : c_red(col);
+    const char *sgr = c->status == ST_PASS ? c_green(col)
+                      : c->status == ST_WARN ? c_yellow(col)
+                      : c->status == ST_SKIP ? c_dim(col) : c_red(col);
     printf("%s%s%s  ", sgr, status_word[c->status], c_reset(col));
     print_padded(stdout, c->name, NAME_WIDTH);
     printf("%5ld ms  ", c->ms);
@@ -121,14 +124,36 @@ static void report(struct doctor *d, const char *name, enum status st, const cha
     print_check(d, c);
 }
 
-/* A network check that cannot run because an earlier one failed. */
+/* A network check that cannot run because an earlier one failed: SKIP, naming that check
+ * and why it failed. When the URL cannot be used at all, the first network check is the
+ * FAIL and the rest are skipped. */
 static bool skipped(struct doctor *d, const char *name)
 {
     if (!d->broken[0])
         return false;
     begin(d);
-    report(d, name, ST_FAIL, NULL, _("skipped: %s"), d->broken);
+    if (!d->broken_by) {
+        /* No check failed yet: the URL itself cannot be used. That is this check's failure. */
+        report(d, name, ST_FAIL, _("check --api-url, CARHELP_API_URL or the config's api_url"),
+               "%s", d->broken);
+        d->broken_by = name;
+        return true;
+    }
+    report(d, name, ST_SKIP, NULL, _("skipped: %s failed (%s)"), d->broken_by, d->broken);
     return true;
+}
+
+/* Marks the network path broken by check `name`; the later checks are skipped. */
+static void break_path(struct doctor *d, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void break_path(struct doctor *d, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->broken, sizeof d->broken, fmt, ap);
+    va_end(ap);
+    d->broken_by = name;
 }
 
 /* scheme://[user@]host[:port][/path]; host may be [IPv6]. */
@@ -343,7 +368,7 @@ static void check_credentials(struct doctor *d)
     struct ch_error err;
     err_clear(&err);
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (lstat(path, &st) != 0) {   /* a link is there, even a dangling one: it is checked */
         if (from_env)
             report(d, "credentials", ST_PASS, NULL,
                    _("CARHELP_TOKEN from the environment (no credentials file)"));
@@ -352,12 +377,8 @@ static void check_credentials(struct doctor *d)
                    _("not logged in (no %s)"), path);
         return;
     }
-    if (credentials_check_mode(path, &err)) {
-        char hint[PATH_MAX + 16];
-        snprintf(hint, sizeof hint, "chmod 600 %s", path);
-        report(d, "credentials", ST_FAIL, hint,
-               _("%s is readable by group or others (mode %03o)"), path,
-               (unsigned)(st.st_mode & 0777));
+    if (credentials_check_mode(path, &err)) {   /* mode, owner, a link, the folder */
+        report(d, "credentials", ST_FAIL, err.hint, "%s", err.message);
         return;
     }
     struct credential c = { 0 };
@@ -409,7 +430,7 @@ static void check_dns(struct doctor *d)
     int gai;
     struct addrinfo *res = resolve(&d->peer, &gai);
     if (!res) {
-        snprintf(d->broken, sizeof d->broken, _("cannot resolve %s"), d->peer.host);
+        break_path(d, "dns", _("cannot resolve %s"), d->peer.host);
         report(d, "dns", ST_FAIL, _("check the host name in --api-url, CARHELP_API_URL or the config, and your DNS"),
                _("cannot resolve %s: %s"), d->peer.host, gai_strerror(gai));
         return;
@@ -475,7 +496,7 @@ static void check_tcp(struct doctor *d)
                d->via_proxy ? _("proxy ") : "", addr, d->peer.port);
         return;
     }
-    snprintf(d->broken, sizeof d->broken, _("cannot connect to %s port %s"), d->peer.host,
+    break_path(d, "tcp", _("cannot connect to %s port %s"), d->peer.host,
              d->peer.port);
     const char *hint = d->via_proxy
         ? _("check the proxy in https_proxy, http_proxy or all_proxy (hosts in no_proxy go direct)")
@@ -509,14 +530,14 @@ static void check_tls(struct doctor *d)
     }
     fetch_meta(d);
     if (d->meta_rc && strcmp(d->meta_err.code, "tls") == 0) {
-        snprintf(d->broken, sizeof d->broken, "%s", _("the TLS handshake failed"));
+        break_path(d, "tls", "%s", _("the TLS handshake failed"));
         report(d, "tls", ST_FAIL,
                _("check the server's certificate and its host name; for a private CA pass --cacert FILE"),
                "%s", d->meta_err.message);
         return;
     }
     if (d->meta_rc) {
-        snprintf(d->broken, sizeof d->broken, "%s", d->meta_err.message);
+        break_path(d, "tls", "%s", d->meta_err.message);
         report(d, "tls", ST_FAIL, _("check the network and --api-url"), "%s", d->meta_err.message);
         return;
     }
@@ -542,25 +563,25 @@ static void check_api(struct doctor *d)
     const char *url = d->s->cfg.api_url;
     const char *hint_url = _("check --api-url: it is the service's base URL, without /v1");
     if (d->meta_rc) {
-        snprintf(d->broken, sizeof d->broken, "%s", d->meta_err.message);
+        break_path(d, "api", "%s", d->meta_err.message);
         report(d, "api", ST_FAIL, d->meta_err.hint[0] ? d->meta_err.hint : _("check the network and --api-url"),
                "%s", d->meta_err.message);
         return;
     }
     const struct http_response *r = &d->meta_resp;
     if (r->status == 404) {
-        snprintf(d->broken, sizeof d->broken, _("no carhelp API at %s"), url);
+        break_path(d, "api", _("no carhelp API at %s"), url);
         report(d, "api", ST_FAIL, hint_url, _("wrong URL: %s/v1/meta answered 404"), url);
         return;
     }
     if (!json_content_type(r->content_type)) {
-        snprintf(d->broken, sizeof d->broken, _("no carhelp API at %s"), url);
+        break_path(d, "api", _("no carhelp API at %s"), url);
         report(d, "api", ST_FAIL, hint_url, _("not a carhelp API: %s (HTTP %ld)"),
                r->content_type[0] ? r->content_type : _("no content type"), r->status);
         return;
     }
     if (r->status < 200 || r->status > 299) {
-        snprintf(d->broken, sizeof d->broken, _("the API answered HTTP %ld"), r->status);
+        break_path(d, "api", _("the API answered HTTP %ld"), r->status);
         report(d, "api", ST_FAIL,
                r->status >= 500 ? _("the service is having problems; try again later") : hint_url,
                _("GET /v1/meta answered HTTP %ld (request %s)"), r->status,
@@ -571,7 +592,7 @@ static void check_api(struct doctor *d)
     if (!cJSON_IsObject(d->meta) || !json_str(d->meta, "api_version", NULL)) {
         cJSON_Delete(d->meta);
         d->meta = NULL;
-        snprintf(d->broken, sizeof d->broken, _("no carhelp API at %s"), url);
+        break_path(d, "api", _("no carhelp API at %s"), url);
         report(d, "api", ST_FAIL, hint_url, "%s", _("not a carhelp API: /v1/meta has no api_version"));
         return;
     }
@@ -717,11 +738,14 @@ static void check_latency(struct doctor *d)
         report(d, "latency", ST_PASS, NULL, _("median %.0f ms of 3 requests"), ms[1]);
 }
 
-static void print_json(struct doctor *d, bool ok)
+static void print_json(struct doctor *d, const int count[4])
 {
     cJSON *doc = cJSON_CreateObject();
-    cJSON_AddBoolToObject(doc, "ok", ok);
+    cJSON_AddBoolToObject(doc, "ok", count[ST_FAIL] == 0);
     cJSON_AddStringToObject(doc, "api_url", d->s->cfg.api_url);
+    cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
+    for (int st = ST_PASS; st <= ST_SKIP; st++)
+        cJSON_AddNumberToObject(sum, status_json[st], count[st]);
     cJSON *arr = cJSON_AddArrayToObject(doc, "checks");
     for (int i = 0; i < d->n; i++) {
         const struct check *c = &d->checks[i];
@@ -777,19 +801,15 @@ static int doctor_exec(struct session *s, const struct parsed *p)
     check_token(d);
     check_latency(d);
 
-    int pass = 0, warn = 0, fail = 0;
-    for (int i = 0; i < d->n; i++) {
-        if (d->checks[i].status == ST_PASS)
-            pass++;
-        else if (d->checks[i].status == ST_WARN)
-            warn++;
-        else
-            fail++;
-    }
+    int count[4] = { 0 };
+    for (int i = 0; i < d->n; i++)
+        count[d->checks[i].status]++;
+    int fail = count[ST_FAIL];
     if (s->json)
-        print_json(d, fail == 0);
+        print_json(d, count);
     else
-        printf(_("%d passed, %d warned, %d failed (API %s)\n"), pass, warn, fail, url);
+        printf(_("%d passed, %d warned, %d failed, %d skipped (API %s)\n"), count[ST_PASS],
+               count[ST_WARN], fail, count[ST_SKIP], url);
 
     if (d->meta_done)
         http_response_free(&d->meta_resp);
@@ -802,11 +822,12 @@ const struct command cmd_doctor = {
     .name = "doctor",
     .synopsis = "",
     .summary = N_("diagnose the setup: config, credentials, network, API, clock, token"),
-    .description = N_("Runs each check in turn and prints one line per check: PASS, WARN or FAIL, "
-                      "its time, and a hint on how to fix it: config readable, credentials file "
+    .description = N_("Runs each check in turn and prints one line per check: PASS, WARN, FAIL or "
+                      "SKIP, its time, and a hint on how to fix it: config readable, credentials file "
                       "permissions, DNS, TCP connect, TLS, API reachable and version compatible, "
-                      "server clock skew, token valid, latency. Exit status 1 when any check "
-                      "fails."),
+                      "server clock skew, token valid, latency. A check that cannot run because an "
+                      "earlier one failed is SKIP (\"skipped: tcp failed\") and is not counted as a "
+                      "failure. Exit status 1 when any check fails."),
     .min_args = 0,
     .max_args = 0,
     .flags = CMD_NO_CONFIG,   /* reads the config itself: see check_config */

@@ -214,6 +214,46 @@ static void history_warn(struct session *s, struct history_file *h, const char *
     h->broken = true;
 }
 
+/* Opens the history file without following a symbolic link (a link there would make the
+ * shell read or append to whatever it points at) and only when it is a regular file of
+ * ours; an existing file that group or others may use loses those bits (0644 -> 0600: it
+ * holds no secrets, so refusing it would only lose the user's history). -1 with a warning, or -1 and errno
+ * ENOENT when there is no file yet and `flags` has no O_CREAT. */
+static int history_open(struct session *s, struct history_file *h, int flags)
+{
+    int fd = open(h->path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        int saved = errno;
+        struct stat lst;
+        if (saved == ELOOP && lstat(h->path, &lst) == 0 && S_ISLNK(lst.st_mode))
+            history_warn(s, h, _("it is a symbolic link"));
+        else if (saved != ENOENT)
+            history_warn(s, h, strerror(saved));
+        errno = saved;
+        return -1;
+    }
+    struct stat st;
+    char why[128];
+    if (fstat(fd, &st) != 0) {
+        history_warn(s, h, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        history_warn(s, h, _("it is not a regular file"));
+    } else if (st.st_uid != geteuid()) {
+        snprintf(why, sizeof why, _("it belongs to uid %ld, not you"), (long)st.st_uid);
+        history_warn(s, h, why);
+    } else if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 0700) != 0) {
+        history_warn(s, h, strerror(errno));
+    } else {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        return fd;
+    }
+    close(fd);
+    errno = EPERM;
+    return -1;
+}
+
 static void history_load(struct session *s, struct history_file *h)
 {
     struct ch_error err;
@@ -222,10 +262,13 @@ static void history_load(struct session *s, struct history_file *h)
         history_warn(s, h, _("cannot create its folder"));
         return;
     }
-    FILE *f = fopen(h->path, "r");
+    int fd = history_open(s, h, O_RDONLY);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
-        if (errno != ENOENT)
+        if (fd >= 0) {
             history_warn(s, h, strerror(errno));
+            close(fd);
+        }
         return;
     }
     char *line = NULL, *token = current_token(s);
@@ -260,12 +303,11 @@ static void history_record(struct session *s, struct history_file *h, const char
     add_history(line);
     if (h->broken)
         return;
-    int fd = open(h->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        history_warn(s, h, strerror(errno));
+    /* Created 0600 whatever the umask (readline's write_history would use the umask). */
+    int fd = history_open(s, h, O_WRONLY | O_APPEND | O_CREAT);
+    if (fd < 0)
         return;
-    }
-    if (fchmod(fd, 0600) != 0 || write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0)
+    if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0)
         history_warn(s, h, strerror(errno));
     close(fd);
 }

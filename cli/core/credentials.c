@@ -1,5 +1,6 @@
 /* The credentials file: INI, one [NAME] section per profile with token, expires_at, role,
- * subject and api_url. The file's mode and owner are checked before a byte of it is read,
+ * subject and api_url. The file's type (no symbolic links), mode and owner, and its folder's
+ * owner and mode, are checked before a byte of it is read,
  * and it is only ever replaced whole (temp file 0600, fsync, rename, fsync of the folder),
  * so a crash leaves either the old file or the new one.
  *
@@ -122,37 +123,83 @@ static void set_kv(struct section *s, const char *key, const char *value)
 
 /* ---------------------------------------------------------------- checks */
 
-static int insecure(struct ch_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int insecure(struct ch_error *err, const char *fmt, ...)
-{
-    char msg[sizeof err->message];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return err_set(err, CH_AUTH, "credentials_insecure", "credentials", "%s", msg);
-}
-
-/* Regular file, mode 0600 or stricter, owned by us. `check_mode` = 0 skips the mode (a
- * rewrite replaces the file with a 0600 one anyway). */
+/* Regular file, mode 0600 or stricter, owned by us (as OpenSSH wants its private keys).
+ * `check_mode` = 0 skips the mode (a rewrite replaces the file with a 0600 one anyway).
+ * Each refusal is exit 4, code "credentials_insecure"; err_set is spelled out each time so
+ * that xgettext finds the format as its fifth argument. */
 static int check_stat(const char *path, const struct stat *st, int check_mode, struct ch_error *err)
 {
     unsigned mode = (unsigned)(st->st_mode & 07777);
-    if (!S_ISREG(st->st_mode)) {
-        insecure(err, "%s is not a regular file", path);
-        err_hint(err, "remove it and run `carhelp login` again");
+    if (S_ISLNK(st->st_mode)) {
+        err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                "%s is a symbolic link; credentials are read only from a regular file", path);
+        err_hint(err, "remove the link and run `carhelp login` again, or move the file it "
+                      "points to in its place");
         return CH_AUTH;
     }
-    if (check_mode && (mode & 077)) {
-        const char *how = (mode & 044) ? "readable" : (mode & 022) ? "writable" : "accessible";
-        insecure(err, "%s is %s by others (mode %04o)", path, how, mode);
-        err_hint(err, "chmod 600 %s", path);
+    if (!S_ISREG(st->st_mode)) {
+        err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                "%s is not a regular file", path);
+        err_hint(err, "remove it and run `carhelp login` again");
         return CH_AUTH;
     }
     if (st->st_uid != geteuid()) {
-        insecure(err, "%s belongs to another user (uid %ld)", path, (long)st->st_uid);
-        err_hint(err, "remove it and run `carhelp login` again");
+        err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                "%s is owned by uid %ld, not you (uid %ld)", path, (long)st->st_uid,
+                (long)geteuid());
+        err_hint(err, "move it away and run `carhelp login` again");
+        return CH_AUTH;
+    }
+    if (check_mode && (mode & 077)) {
+        if (mode & 044)
+            err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                    "%s is readable by others (mode %04o)", path, mode);
+        else if (mode & 022)
+            err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                    "%s is writable by others (mode %04o)", path, mode);
+        else
+            err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                    "%s is accessible by others (mode %04o)", path, mode);
+        err_hint(err, "chmod 600 %s", path);
+        return CH_AUTH;
+    }
+    return 0;
+}
+
+static void split_path(const char *path, char *dir, size_t dirsz, const char **base);
+
+/* The folder holding the file: whoever may write to it can swap the file under us. It must
+ * be ours (or root's) and not writable by group or others, as OpenSSH's StrictModes wants
+ * of ~/.ssh. Its parents are not checked (see docs/DECISIONS.md). */
+static int check_folder(const char *path, struct ch_error *err)
+{
+    char dir[PATH_MAX];
+    const char *base;
+    split_path(path, dir, sizeof dir, &base);
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return err_set(err, CH_AUTH, "credentials_unreadable", "credentials", "cannot check %s: %s",
+                       dir, strerror(errno));
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                "%s: its folder %s is owned by uid %ld, not you (uid %ld)", path, dir,
+                (long)st.st_uid, (long)geteuid());
+        err_hint(err, "keep the credentials in a folder of your own (CARHELP_CONFIG_DIR or "
+                      "XDG_CONFIG_HOME)");
+        return CH_AUTH;
+    }
+    unsigned mode = (unsigned)(st.st_mode & 07777);
+    if (mode & 022) {
+        if (mode & 002)
+            err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                    "%s: its folder is writable by others (mode %04o)", path, mode);
+        else
+            err_set(err, CH_AUTH, "credentials_insecure", "credentials",
+                    "%s: its folder is writable by its group (mode %04o)", path, mode);
+        err_hint(err, "chmod 700 %s", dir);
         return CH_AUTH;
     }
     return 0;
@@ -161,13 +208,14 @@ static int check_stat(const char *path, const struct stat *st, int check_mode, s
 int credentials_check_mode(const char *path, struct ch_error *err)
 {
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (lstat(path, &st) != 0) {
         if (errno == ENOENT)
             return 0;
         return err_set(err, CH_AUTH, "credentials_unreadable", "credentials", "cannot check %s: %s",
                        path, strerror(errno));
     }
-    return check_stat(path, &st, 1, err);
+    int rc = check_stat(path, &st, 1, err);
+    return rc ? rc : check_folder(path, err);
 }
 
 static int not_logged_in(const char *profile, struct ch_error *err)
@@ -249,16 +297,26 @@ static int read_credfile(const char *path, int check_mode, struct credfile *f, i
 {
     memset(f, 0, sizeof *f);
     *exists = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    /* O_NOFOLLOW: a link is refused, never read through (nor written through: see
+     * write_atomic). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+    struct stat st;
     if (fd < 0) {
-        if (errno == ENOENT)
+        int saved = errno;
+        if (saved == ENOENT)
             return 0;
+        *exists = 1;
+        if (saved == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            return check_stat(path, &st, check_mode, err);
         return err_set(err, CH_AUTH, "credentials_unreadable", "credentials", "cannot read %s: %s",
-                       path, strerror(errno));
+                       path, strerror(saved));
     }
     *exists = 1;
-    struct stat st;
     int rc;
+    if ((rc = check_folder(path, err)) != 0) {
+        close(fd);
+        return rc;
+    }
     if (fstat(fd, &st) != 0) {
         rc = err_set(err, CH_AUTH, "credentials_unreadable", "credentials", "cannot check %s: %s",
                      path, strerror(errno));
@@ -424,8 +482,10 @@ static int write_atomic(const char *path, const struct credfile *f, struct ch_er
     const char *base;
     split_path(path, dir, sizeof dir, &base);
     int rc = paths_mkdir(dir, 0700, err);
-    if (rc)
+    if (rc || (rc = check_folder(path, err)) != 0)
         return rc;
+    /* A new file, O_EXCL|O_NOFOLLOW, renamed over PATH: rename replaces a link at PATH
+     * itself, so nothing is ever written where a link points. */
     int fd = create_temp(dir, base, tmp, sizeof tmp);
     if (fd < 0)
         return write_failed(dir, "create a temporary file in", errno, err);

@@ -1,6 +1,8 @@
 /* The credentials file (INI, one section per profile: token, expires_at, role, subject,
- * api_url). Mode 0600; refused with exit 4 and the chmod to run when group/other can read it.
- * Written atomically (temp file 0600, fsync, rename). */
+ * api_url). Mode 0600; refused with exit 4 and the chmod to run when group/other can read it,
+ * and refused when it is a symbolic link, is another user's, or sits in a folder that is
+ * another user's (root excepted) or that group/other can write to. Written atomically (temp
+ * file 0600 with O_EXCL|O_NOFOLLOW, fsync, rename), never through a link. */
 #ifndef CARHELP_CREDENTIALS_H
 #define CARHELP_CREDENTIALS_H
 #include "error.h"
@@ -23,7 +25,7 @@ int credentials_store(const char *path, const char *profile, const struct creden
                       struct ch_error *err);
 /* Removes the profile's section; removes the file when nothing remains. Missing is fine. */
 int credentials_remove(const char *path, const char *profile, struct ch_error *err);
-/* 0 when the file does not exist or is 0600-or-stricter; CH_AUTH otherwise (as above). */
+/* 0 when the file does not exist, or passes every check above; CH_AUTH otherwise. */
 int credentials_check_mode(const char *path, struct ch_error *err);
 
 #endif

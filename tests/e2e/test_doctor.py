@@ -1,5 +1,6 @@
-"""doctor: one PASS/WARN/FAIL line per check with a hint, --json, exit 1 on any FAIL; a dead
-server, a wrong URL, a non-JSON endpoint and a world-readable credentials file each FAIL."""
+"""doctor: one PASS/WARN/FAIL/SKIP line per check with a hint, --json, exit 1 on any FAIL; a
+dead server, a wrong URL, a non-JSON endpoint and a world-readable credentials file each FAIL;
+the checks that cannot run after a failure are SKIP and are not counted as failures."""
 import datetime
 import http.server
 import json
@@ -18,7 +19,9 @@ import chtest  # noqa: E402
 
 CHECKS = ["config", "credentials", "dns", "tcp", "tls", "api", "version", "clock", "token",
           "latency"]
-LINE = re.compile(r"^(PASS|WARN|FAIL)  (\S+)\s+(\d+) ms  (.*)$")
+LINE = re.compile(r"^(PASS|WARN|FAIL|SKIP)  (\S+)\s+(\d+) ms  (.*)$")
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) warned, (\d+) failed, (\d+) skipped \(API (\S+)\)$", re.M)
+AFTER_TCP = ["tls", "api", "version", "clock", "token", "latency"]
 
 
 def closed_port_url():
@@ -96,8 +99,51 @@ def test_dead_server_fails_connect_with_a_hint_and_skips_the_rest_quickly(carhel
     assert checks["tcp"][0] == "FAIL"
     tcp_line = next(l for l in r.stdout.splitlines() if l.startswith("FAIL  tcp"))
     assert "hint:" in tcp_line and "carhelp-server" in tcp_line
-    for name in ("tls", "api", "version", "clock", "latency"):
-        assert checks[name][0] == "FAIL" and checks[name][1].startswith("skipped:"), name
+    for name in AFTER_TCP:
+        assert checks[name][0] == "SKIP" and checks[name][1].startswith("skipped:"), name
+
+
+@pytest.mark.parametrize("logged", [False, True], ids=["not logged in", "logged in"])
+def test_checks_after_a_failed_connect_are_skipped_not_failed(request, logged):
+    """The one real failure is the connect; what could not run after it is SKIP, says which
+    check failed, and the summary counts it apart from the failures."""
+    run = request.getfixturevalue("logged_in" if logged else "carhelp")
+    url = closed_port_url()
+    r = run("doctor", CARHELP_API_URL=url)
+    assert r.returncode == 1, r.stdout
+    checks = parse(r.stdout)
+    assert list(checks) == CHECKS
+    assert checks["tcp"][0] == "FAIL"
+    for name in AFTER_TCP:
+        status, detail = checks[name]
+        assert status == "SKIP", (name, r.stdout)
+        assert detail.startswith("skipped: tcp failed"), (name, detail)
+        assert "hint:" not in detail
+    failed = [n for n, (st, _) in checks.items() if st == "FAIL"]
+    assert failed == ["tcp"], r.stdout
+    m = SUMMARY.search(r.stdout)
+    assert m, r.stdout
+    passed, warned, nfail, skipped = (int(g) for g in m.groups()[:4])
+    assert (nfail, skipped) == (1, len(AFTER_TCP)), m.group(0)
+    assert passed + warned + nfail + skipped == len(CHECKS)
+    assert m.group(5) == url
+
+
+def test_json_skipped_checks_have_status_skip_and_are_not_failures(carhelp):
+    r = carhelp("doctor", "--json", CARHELP_API_URL=closed_port_url())
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    status = {c["name"]: c["status"] for c in doc["checks"]}
+    assert status["tcp"] == "fail"
+    assert [status[n] for n in AFTER_TCP] == ["skip"] * len(AFTER_TCP), status
+    for c in doc["checks"]:
+        if c["status"] == "skip":
+            assert c["detail"].startswith("skipped: tcp failed") and c["hint"] is None
+    assert doc["summary"] == {s: list(status.values()).count(s)
+                              for s in ("pass", "warn", "fail", "skip")}
+    assert doc["summary"]["fail"] == 1 and doc["summary"]["skip"] == len(AFTER_TCP)
+    assert doc["ok"] is False
+
 
 
 def test_wrong_url_is_a_fail_with_an_api_url_hint(carhelp, server):
@@ -192,7 +238,7 @@ def test_json_shape(logged_in):
     assert [c["name"] for c in doc["checks"]] == CHECKS
     for c in doc["checks"]:
         assert set(c) >= {"name", "status", "ms", "detail", "hint"}
-        assert c["status"] in ("pass", "warn", "fail")
+        assert c["status"] in ("pass", "warn", "fail", "skip")
         assert isinstance(c["ms"], (int, float)) and c["ms"] >= 0
         assert isinstance(c["detail"], str) and c["detail"]
         assert c["hint"] is None or isinstance(c["hint"], str)
@@ -242,7 +288,8 @@ def test_tls_with_an_untrusted_certificate_fails_with_a_cacert_hint(carhelp, tls
     assert checks["tcp"][0] == "PASS"
     assert checks["tls"][0] == "FAIL"
     assert "certificate" in checks["tls"][1] and "--cacert" in checks["tls"][1]
-    assert checks["api"][1].startswith("skipped:")
+    assert checks["api"][0] == "SKIP"
+    assert checks["api"][1].startswith("skipped: tls failed")
 
 
 def test_tls_with_the_right_ca_passes(carhelp, tls_server):

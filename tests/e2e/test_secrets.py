@@ -2,7 +2,8 @@
 numbers in play, none of them may show in `-v`/`-vv` traces, error lines, `--json` errors, the
 shell history, outbox items, or any file carhelp writes except the token in the credentials
 file. The credentials file and its folder are private even under umask 0 and refused when
-others can read them; tokens and passwords are never taken as arguments; core dumps are off
+others can read them, when the file is a symbolic link or another user's, or when others
+can write to its folder (and nothing is ever written through a link); tokens and passwords are never taken as arguments; core dumps are off
 while carhelp runs. Every search is over raw bytes for the exact secret strings."""
 import json
 import os
@@ -20,6 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
 import chtest  # noqa: E402
+from faultproxy import FaultProxy  # noqa: E402
 
 A_PHONE, A_CODE, A_ID = "13800138000", "246810", "11010519491231002X"
 B_PHONE, B_CODE, B_ID = "13912345678", "135790", "310115198805123454"
@@ -219,6 +221,108 @@ def test_shell_history_keeps_no_line_with_a_secret(srv, tmp_path):
     child.expect(pexpect.EOF)
 
 
+def shell_under_umask(env, mask):
+    child = pexpect.spawn("/bin/sh", ["-c", f'umask {mask:03o} && exec "$0" shell', chtest.CARHELP],
+                          env=dict(env, TERM="dumb"), encoding="utf-8", timeout=30,
+                          dimensions=(40, 200))
+    child.expect(PROMPT)
+    return child
+
+
+def leave(child):
+    chtest.wait_for_line_editor(child)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before
+
+
+def test_shell_history_is_created_0600_even_under_umask_0(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    child = shell_under_umask(env, 0)
+    line(child, "contact")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    line(child, "order list")
+    leave(child)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().splitlines() == ["contact", "order list"]
+
+
+def test_an_existing_loose_history_file_is_tightened_to_0600_when_the_shell_starts(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    path.write_text("contact\n")
+    os.chmod(path, 0o644)
+    child = shell(env)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600    # before any line is typed
+    child.send("\x1b[A")                                 # the old history is still there
+    child.expect("contact")
+    child.send("\x15")
+    leave(child)
+    assert path.read_text() == "contact\n"
+
+
+@pytest.mark.parametrize("target_exists", [True, False], ids=["to a file", "dangling"])
+def test_shell_history_never_reads_or_writes_through_a_symlink(srv, tmp_path, target_exists):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    target = tmp_path / "elsewhere" / "notes"
+    target.parent.mkdir()
+    if target_exists:
+        target.write_text("ticket show tkt_from_the_link\n")
+        os.chmod(target, 0o644)
+    path.symlink_to(target)
+    child = shell(env)
+    line(child, "contact")
+    line(child, "order list")
+    child.send("\x1b[A\x1b[A\x1b[A")       # Up past the session's lines: nothing loaded
+    child.send("\x15")
+    out = leave(child)
+    if target_exists:
+        assert target.read_text() == "ticket show tkt_from_the_link\n"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        assert "tkt_from_the_link" not in out
+    else:
+        assert not target.exists()
+    assert path.is_symlink()
+
+
+def test_the_shell_warns_once_about_a_symlinked_history_and_keeps_none(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    path.symlink_to(tmp_path / "nowhere")
+    child = pexpect.spawn(chtest.CARHELP, ["shell"], env=dict(env, TERM="dumb"),
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("history file (.*): it is a symbolic link; history is not kept this session")
+    assert str(path) in child.match.group(1)
+    child.expect(PROMPT)
+    out = line(child, "contact")
+    assert "symbolic link" not in out
+    leave(child)
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_history_file_of_another_user_is_neither_read_nor_written(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_STATE_DIR"]) / "history"
+    path.write_text("ticket show tkt_planted\n")
+    os.chmod(path, 0o600)
+    os.chown(path, 65534, 65534)
+    child = pexpect.spawn(chtest.CARHELP, ["shell"], env=dict(env, TERM="dumb"),
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("history file .*: it belongs to uid 65534, not you")
+    child.expect(PROMPT)
+    line(child, "contact")
+    child.send("\x1b[A\x1b[A")
+    child.send("\x15")
+    out = leave(child)
+    assert "tkt_planted" not in out
+    assert path.read_text() == "ticket show tkt_planted\n"
+    assert os.stat(path).st_uid == 65534
+
+
 # ---- the credentials file and folder --------------------------------------------------------
 
 def test_login_makes_a_private_folder_and_file_even_under_umask_0(srv, tmp_path):
@@ -267,6 +371,103 @@ def test_credentials_readable_by_others_are_refused_with_the_chmod(srv, tmp_path
     assert run(env, "auth", "status").returncode == 0
 
 
+def login_elsewhere(srv, tmp_path):
+    """A real credentials file of A, written by `login` under another config folder."""
+    other = chtest.isolated_env(tmp_path / "elsewhere", srv.url)
+    assert run(other, "login", "--phone", A_PHONE, input=A_CODE + "\n").returncode == 0
+    return Path(other["CARHELP_CONFIG_DIR"]) / "credentials", tokens_in(other)[0]
+
+
+def assert_refused(srv, env, why, requests_before):
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    for args in (["auth", "status"], ["order", "show", "ord_20261101_0001"]):
+        r = run(env, *args)
+        assert r.returncode == 4, (args, r.returncode, r.stderr)
+        first = r.stderr.splitlines()[0]
+        assert first.startswith("carhelp: credentials: ") and str(path) in first, r.stderr
+        assert why in first, r.stderr
+        assert "hint: " in r.stderr and r.stdout == ""
+    assert srv.settled_log_lines() == requests_before, "no request may be sent"
+
+
+def test_a_symlink_to_a_real_credentials_file_is_refused_and_its_token_never_used(srv, tmp_path):
+    target, token = login_elsewhere(srv, tmp_path)
+    env = chtest.isolated_env(tmp_path, srv.url)
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    path.symlink_to(target)
+    before = target.read_bytes()
+    requests_before = srv.settled_log_lines()
+    assert_refused(srv, env, "is a symbolic link", requests_before)
+    r = run(env, "--json", "auth", "status")
+    err = json.loads(r.stderr.strip().splitlines()[-1])["error"]
+    assert r.returncode == 4 and err["code"] == "credentials_insecure"
+    assert token not in r.stdout + r.stderr
+    assert target.read_bytes() == before
+    doctor = run(env, "doctor")
+    assert doctor.returncode == 1
+    cred_line = next(l for l in doctor.stdout.splitlines() if "credentials" in l.split()[1:2])
+    assert cred_line.startswith("FAIL") and "is a symbolic link" in cred_line, doctor.stdout
+    # The same file moved into place is accepted: it was the link that was refused.
+    path.unlink()
+    shutil.copy2(target, path)
+    assert run(env, "auth", "status").returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_credentials_file_owned_by_another_user_is_refused(srv, tmp_path):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    assert run(env, "login", "--phone", A_PHONE, input=A_CODE + "\n").returncode == 0
+    token = tokens_in(env)[0]
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    os.chown(path, 65534, 65534)
+    requests_before = srv.settled_log_lines()
+    assert_refused(srv, env, "is owned by uid 65534, not you", requests_before)
+    r = run(env, "auth", "status")
+    assert token not in r.stdout + r.stderr
+    # login does not replace another user's file either.
+    r = run(env, "login", "--phone", A_PHONE, input=A_CODE + "\n")
+    assert r.returncode == 4, r.stderr
+    assert os.stat(path).st_uid == 65534 and tokens_in(env) == [token]
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o1777])
+def test_a_credentials_folder_others_can_write_to_is_refused_with_the_chmod(srv, tmp_path, mode):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    assert run(env, "login", "--phone", A_PHONE, input=A_CODE + "\n").returncode == 0
+    folder = Path(env["CARHELP_CONFIG_DIR"])
+    os.chmod(folder, mode)
+    requests_before = srv.settled_log_lines()
+    assert_refused(srv, env, "its folder is writable by", requests_before)
+    r = run(env, "auth", "status")
+    assert f"hint: chmod 700 {folder}" in r.stderr
+    os.chmod(folder, 0o700)
+    assert run(env, "auth", "status").returncode == 0
+
+
+@pytest.mark.parametrize("target_exists", [True, False], ids=["to a file", "dangling"])
+def test_login_never_writes_where_a_credentials_symlink_points(srv, tmp_path, target_exists):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    target = tmp_path / "somewhere" / "precious"
+    target.parent.mkdir()
+    if target_exists:
+        target.write_text("the user's own file, not carhelp's\n")
+        os.chmod(target, 0o600)
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    path.symlink_to(target)
+    for args in (["login", "--phone", A_PHONE], ["login", "--staff", STAFF]):
+        secret = A_CODE if "--phone" in args else STAFF_PASSWORD
+        r = run(env, *args, input=secret + "\n")
+        assert r.returncode == 4, (args, r.stderr)
+        assert "is a symbolic link" in r.stderr and str(path) in r.stderr
+    if target_exists:
+        assert target.read_text() == "the user's own file, not carhelp's\n"
+    else:
+        assert not target.exists()
+    assert path.is_symlink() and os.readlink(path) == str(target)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["credentials"], "no temp file left"
+    assert run(env, "logout").returncode == 4 and path.is_symlink()
+
+
 # ---- nothing secret on the command line -----------------------------------------------------
 
 SECRET_ARGS = [
@@ -312,6 +513,165 @@ def test_account_verify_reads_the_id_number_from_stdin(srv, tmp_path):
     r = run(env, "account", "verify", "--phone", A_PHONE, "--id-number", "-", input=A_ID + "\n")
     assert r.returncode == 0, r.stderr
     assert A_ID not in r.stdout + r.stderr and "1101**********002X" not in r.stderr
+
+
+# ---- nothing secret in `ps` while a command waits ------------------------------------------
+# What another local user sees of a running carhelp: /proc/PID/cmdline (ps, top) always, and
+# /proc/PID/environ for the same user or root unless the process is not dumpable (carhelp is
+# not: see the core dump tests below; as root the test can still read it). Both are read while
+# the command waits with the secret in memory, and the process must still be waiting then.
+# CARHELP_TOKEN, when the user puts it in the environment, is there by the user's choice: it
+# may be in environ under that name, and nowhere else.
+
+def proc_view(pid):
+    """(cmdline, environ) of a running process; environ is None where the kernel refuses it."""
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except PermissionError:
+        environ = None
+    return cmdline, environ
+
+
+def assert_nothing_secret_in_proc(pid, secrets, env, allowed_env=()):
+    cmdline, environ = proc_view(pid)
+    assert b"carhelp" in cmdline or chtest.VALGRIND_DIR, cmdline     # the right process
+    assert find_secrets(cmdline, secrets) == [], cmdline
+    if environ is None:
+        return
+    entries = environ.split(b"\0")
+    assert f"CARHELP_CONFIG_DIR={env['CARHELP_CONFIG_DIR']}".encode() in entries   # a real read
+    kept = [e for e in entries if not any(e == f"{k}={v}".encode() for k, v in allowed_env)]
+    assert find_secrets(b"\0".join(kept), secrets) == [], "a secret in /proc/PID/environ"
+
+
+def wait_until(cond, what, timeout=30):
+    end = time.monotonic() + timeout * chtest.SLOW
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def slow(tmp_path):
+    """A private service with fault injection (a car that takes 10 minutes to answer), and a
+    proxy that holds chosen requests for 60 s: `slow.hold` is a list of paths."""
+    srv = chtest.Server("--faults", "--vehicle-delay-ms", "600000", db=tmp_path / "slow.db")
+    hold = []
+
+    def policy(req):
+        if req["method"] == "POST" and req["path"] in hold:
+            req["headers"]["X-Fault"] = "delay=60000"
+        return "forward"
+    proxy = FaultProxy(srv.port, policy=policy)
+    proxy.hold = hold
+    yield proxy
+    proxy.close()
+    srv.stop()
+
+
+def held(proxy, path):
+    return lambda: bool(proxy.requests("POST", path))
+
+
+def test_login_shows_no_code_or_token_in_proc_while_it_waits(slow, tmp_path):
+    env = chtest.isolated_env(tmp_path, slow.url, TERM="dumb")
+    slow.hold.append("/v1/auth/token")
+    child = pexpect.spawn(chtest.CARHELP, ["login", "--phone", A_PHONE], env=env,
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("(?i)code")
+    assert_nothing_secret_in_proc(child.pid, [A_CODE, A_ID], env)      # waiting for the code
+    child.sendline(A_CODE)
+    wait_until(held(slow, "/v1/auth/token"), "the token request")
+    assert child.isalive()
+    assert_nothing_secret_in_proc(child.pid, [A_CODE, A_ID], env)      # the code in memory
+    assert proc_limits_core(child.pid) == ["0", "0"]                   # and no core file
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130 and not tokens_in(env)
+
+
+def test_staff_login_shows_no_password_in_proc_while_it_waits(slow, tmp_path):
+    env = chtest.isolated_env(tmp_path, slow.url, TERM="dumb")
+    slow.hold.append("/v1/auth/token")
+    child = pexpect.spawn(chtest.CARHELP, ["login", "--staff", STAFF], env=env,
+                          encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("(?i)password")
+    child.sendline(STAFF_PASSWORD)
+    wait_until(held(slow, "/v1/auth/token"), "the token request")
+    assert child.isalive()
+    assert_nothing_secret_in_proc(child.pid, [STAFF_PASSWORD], env)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+
+
+def test_account_verify_shows_no_id_number_or_token_in_proc_while_it_waits(slow, tmp_path):
+    env = chtest.isolated_env(tmp_path, slow.url)
+    assert run(env, "login", "--staff", STAFF, input=STAFF_PASSWORD + "\n").returncode == 0
+    token = tokens_in(env)[0]
+    slow.hold.append("/v1/accounts/verify")
+    proc = subprocess.Popen([chtest.CARHELP, "account", "verify", "--phone", A_PHONE,
+                             "--id-number", "-"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # Once started (the kernel fills cmdline in at exec), it waits on stdin.
+        wait_until(lambda: b"verify" in proc_view(proc.pid)[0] or proc.poll() is not None,
+                   "the process to start")
+        assert proc.poll() is None
+        assert_nothing_secret_in_proc(proc.pid, [A_ID, token], env)   # waiting on stdin
+        proc.stdin.write((A_ID + "\n").encode())
+        proc.stdin.flush()
+        wait_until(held(slow, "/v1/accounts/verify"), "the verify request")
+        assert proc.poll() is None
+        assert_nothing_secret_in_proc(proc.pid, [A_ID, token, STAFF_PASSWORD], env)
+    finally:
+        proc.send_signal(2)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert find_secrets(out + err, [A_ID, token]) == []
+
+
+def test_unlock_shows_no_token_in_proc_while_it_polls_the_vehicle(slow, tmp_path):
+    env = chtest.isolated_env(tmp_path, slow.url, TERM="dumb")
+    assert run(env, "login", "--phone", A_PHONE, input=A_CODE + "\n").returncode == 0
+    token = tokens_in(env)[0]
+    child = pexpect.spawn(chtest.CARHELP, ["unlock", "京AD12345", "--yes", "--wait", "120"],
+                          env=env, encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("queued at the service|waiting for it to confirm")
+    wait_until(lambda: len(slow.requests("GET", "/commands/")) >= 1, "a poll of the command")
+    assert child.isalive()
+    assert_nothing_secret_in_proc(child.pid, [token, A_CODE], env)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+
+@pytest.mark.parametrize("token_in_env", [False, True], ids=["credentials file", "CARHELP_TOKEN"])
+def test_shell_shows_no_secret_in_proc_after_lines_that_held_them(srv, tmp_path, token_in_env):
+    env = chtest.isolated_env(tmp_path, srv.url)
+    assert run(env, "login", "--staff", STAFF, input=STAFF_PASSWORD + "\n").returncode == 0
+    token = tokens_in(env)[0]
+    allowed = ()
+    if token_in_env:
+        env["CARHELP_TOKEN"] = token
+        allowed = (("CARHELP_TOKEN", token),)
+    child = shell(env)
+    line(child, f"account verify --phone {A_PHONE} --id-number {A_ID}")
+    line(child, f'report feedback --message "my ID is {B_ID}"')
+    child.sendline(f"account verify --phone {A_PHONE} --id-number -")
+    child.expect("(?i)id")
+    assert_nothing_secret_in_proc(child.pid, [A_ID, B_ID, token], env, allowed)
+    child.sendline(A_ID)
+    child.expect(PROMPT)
+    assert_nothing_secret_in_proc(child.pid, [A_ID, B_ID, token, STAFF_PASSWORD], env, allowed)
+    environ = proc_view(child.pid)[1]
+    if token_in_env and environ is not None:   # there under its own name: the user put it there
+        assert f"CARHELP_TOKEN={token}".encode() in environ.split(b"\0")
+    leave(child)
 
 
 # ---- core dumps -------------------------------------------------------------------------

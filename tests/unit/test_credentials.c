@@ -1,4 +1,5 @@
-/* The credentials file: 0600 on create, refusal when others can read it, round trips with
+/* The credentials file: 0600 on create, refusal when others can read it, when it is a
+ * symbolic link or another user's, or when its folder is not private; round trips with
  * several profiles, atomic replacement without leftovers, and no token in any message. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,7 +271,8 @@ static void refuses_non_regular_and_foreign_files(void **state)
     assert_int_equal(chown(path, 65534, 65534), 0);
     err_clear(&e);
     assert_int_equal(credentials_load(path, NULL, &out, &e), CH_AUTH);
-    assert_non_null(strstr(e.message, "belongs to another user"));
+    assert_non_null(strstr(e.message, "is owned by uid 65534, not you"));
+    assert_non_null(strstr(e.message, path));
     struct credential c = customer();
     assert_int_equal(credentials_store(path, NULL, &c, &e), CH_AUTH);
 }
@@ -435,6 +437,127 @@ static void remove_of_missing_things_is_fine(void **state)
     free(before);
 }
 
+/* A second, real credentials file elsewhere, and PATH a symbolic link to it. */
+static void link_to(const char *target)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+static void a_symlink_to_a_real_credentials_file_is_refused_and_not_read(void **state)
+{
+    (void)state;
+    char other[400];
+    snprintf(other, sizeof other, "%s/elsewhere/credentials", dir);
+    struct credential c = customer();
+    struct ch_error e;
+    err_clear(&e);
+    assert_int_equal(credentials_store(other, NULL, &c, &e), 0);
+    link_to(other);
+    struct credential out = { 0 };
+    assert_int_equal(credentials_load(path, NULL, &out, &e), CH_AUTH);
+    assert_string_equal(e.code, "credentials_insecure");
+    assert_non_null(strstr(e.message, "is a symbolic link"));
+    assert_non_null(strstr(e.message, path));
+    assert_null(strstr(e.message, TOKEN_A));
+    assert_null(out.token);
+    err_clear(&e);
+    assert_int_equal(credentials_check_mode(path, &e), CH_AUTH);
+    assert_non_null(strstr(e.message, "is a symbolic link"));
+}
+
+static void store_and_remove_never_write_through_a_symlink(void **state)
+{
+    (void)state;
+    char other[400], dangling[400];
+    snprintf(other, sizeof other, "%s.target", dir);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(other, "w");
+    assert_non_null(f);
+    fputs("[default]\ntoken = precious\n", f);
+    fclose(f);
+    assert_int_equal(chmod(other, 0600), 0);
+    char *before = strdup(slurp(other));
+    link_to(other);
+    struct credential c = customer();
+    struct ch_error e;
+    err_clear(&e);
+    assert_int_equal(credentials_store(path, NULL, &c, &e), CH_AUTH);
+    assert_non_null(strstr(e.message, "is a symbolic link"));
+    assert_int_equal(credentials_remove(path, NULL, &e), CH_AUTH);
+    assert_string_equal(slurp(other), before);
+    free(before);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(count_entries(dir), 1);   /* no temp file left */
+
+    /* A link to a file that does not exist yet: not created through it either. */
+    assert_int_equal(unlink(path), 0);
+    snprintf(dangling, sizeof dangling, "%s.not-yet", dir);
+    assert_int_equal(symlink(dangling, path), 0);
+    err_clear(&e);
+    assert_int_equal(credentials_store(path, NULL, &c, &e), CH_AUTH);
+    assert_int_equal(access(dangling, F_OK), -1);
+    struct credential out = { 0 };
+    assert_int_equal(credentials_load(path, NULL, &out, &e), CH_AUTH);
+    assert_string_equal(e.code, "credentials_insecure");
+}
+
+static void a_folder_others_can_write_to_is_refused_with_the_chmod(void **state)
+{
+    (void)state;
+    struct credential c = customer(), out = { 0 };
+    struct ch_error e;
+    err_clear(&e);
+    assert_int_equal(credentials_store(path, NULL, &c, &e), 0);
+    const int modes[] = { 0770, 0777, 0703, 01777 };
+    char want[400];
+    snprintf(want, sizeof want, "chmod 700 %s", dir);
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        assert_int_equal(chmod(dir, (mode_t)modes[i]), 0);
+        err_clear(&e);
+        assert_int_equal(credentials_load(path, NULL, &out, &e), CH_AUTH);
+        assert_string_equal(e.code, "credentials_insecure");
+        assert_non_null(strstr(e.message, dir));
+        assert_non_null(strstr(e.message, "writable by"));
+        assert_string_equal(e.hint, want);
+        assert_null(out.token);
+        assert_int_equal(credentials_check_mode(path, &e), CH_AUTH);
+        assert_int_equal(credentials_store(path, NULL, &c, &e), CH_AUTH);
+    }
+    /* Readable by others (not writable) is fine: the file itself is 0600. */
+    assert_int_equal(chmod(dir, 0755), 0);
+    err_clear(&e);
+    assert_int_equal(credentials_load(path, NULL, &out, &e), 0);
+    credential_free(&out);
+    /* A fresh login into a folder others can write to is refused too, before any write. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_int_equal(credentials_store(path, NULL, &c, &e), CH_AUTH);
+    assert_int_equal(count_entries(dir), 0);
+}
+
+static void a_folder_of_another_user_is_refused(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();   /* only root can give a folder away */
+    struct credential c = customer(), out = { 0 };
+    struct ch_error e;
+    err_clear(&e);
+    assert_int_equal(credentials_store(path, NULL, &c, &e), 0);
+    assert_int_equal(chown(dir, 65534, 65534), 0);
+    assert_int_equal(credentials_load(path, NULL, &out, &e), CH_AUTH);
+    assert_non_null(strstr(e.message, "is owned by uid 65534, not you"));
+    assert_null(out.token);
+    assert_int_equal(credentials_store(path, NULL, &c, &e), CH_AUTH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +576,10 @@ int main(void)
         cmocka_unit_test_setup(store_keeps_other_profiles_and_unknown_keys, fresh_dir),
         cmocka_unit_test_setup(long_tokens_round_trip, fresh_dir),
         cmocka_unit_test_setup(remove_of_missing_things_is_fine, fresh_dir),
+        cmocka_unit_test_setup(a_symlink_to_a_real_credentials_file_is_refused_and_not_read, fresh_dir),
+        cmocka_unit_test_setup(store_and_remove_never_write_through_a_symlink, fresh_dir),
+        cmocka_unit_test_setup(a_folder_others_can_write_to_is_refused_with_the_chmod, fresh_dir),
+        cmocka_unit_test_setup(a_folder_of_another_user_is_refused, fresh_dir),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
