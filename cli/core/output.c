@@ -263,7 +263,9 @@ char *term_safe_dup(const char *s, unsigned flags)
     struct buf b = BUF_INIT;
     buf_init(&b);
     term_safe_append(&b, s, flags);
-    return buf_detach(&b);
+    char *out = buf_detach(&b);
+    buf_free(&b);   /* detach leaves a fresh empty buffer */
+    return out;
 }
 
 void term_print(FILE *f, const char *s, unsigned flags, const char *indent)
