@@ -10,6 +10,7 @@
 #include "core/batch.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/json.h"
 #include "core/support.h"
 #include "core/validate.h"
@@ -40,22 +41,16 @@ static bool is_staff(const char *role)
 static int whoami(struct session *s, struct http_client *http, char *account_id, size_t idsz,
                   char *role, size_t rolesz, struct ch_error *err)
 {
-    cJSON *who = NULL;
-    int rc = api_get(http, "/v1/auth/whoami", _("find your account"), &who, err);
+    (void)s;
+    struct identity who;
+    int rc = api_whoami(http, _("find your account"), &who, NULL, err);
     if (rc) {
         if (rc == CH_AUTH)
             err_hint(err, _("run `carhelp login`"));
         return rc;
     }
-    (void)s;
-    const char *id = json_str(who, "account_id", "");
-    struct ch_error scratch;
-    if (*id && validate_object_id("account_id", id, account_id, idsz, &scratch))
-        id = "";
-    if (!*id)
-        account_id[0] = '\0';
-    snprintf(role, rolesz, "%s", json_str(who, "role", ""));
-    cJSON_Delete(who);
+    snprintf(account_id, idsz, "%s", who.account_id);
+    snprintf(role, rolesz, "%s", identity_role_name(who.role));
     return 0;
 }
 

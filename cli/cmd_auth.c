@@ -8,6 +8,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/validate.h"
@@ -159,8 +160,9 @@ static int finish_login(struct session *s, struct http_client *http, const char 
     if (rc)
         return session_report(s, &err);
     cJSON *who = NULL;
+    struct identity id;
     http_client_set_token(http, token);
-    if (api_get(http, "/v1/auth/whoami", _("log in"), &who, &err) != 0)
+    if (api_whoami(http, _("log in"), &id, &who, &err) != 0)
         who = NULL;   /* the login worked; the name is only a courtesy */
     print_logged_in(s, who);
     cJSON_Delete(who);
@@ -308,7 +310,8 @@ static int login_with_token(struct session *s, struct http_client *http)
     }
     http_client_set_token(http, token);
     cJSON *who = NULL;
-    int rc = api_get(http, "/v1/auth/whoami", _("check the token"), &who, &err);
+    struct identity id;
+    int rc = api_whoami(http, _("check the token"), &id, &who, &err);
     if (rc) {
         http_client_set_token(http, s->have_cred ? s->cred.token : NULL);
         explicit_bzero(token, sizeof token);
@@ -433,9 +436,10 @@ static int status_exec(struct session *s, const struct parsed *p)
     err_clear(&err);
     struct http_client *http;
     cJSON *who = NULL;
+    struct identity id;
     int rc = session_http(s, &http, &err);
     if (!rc)
-        rc = api_get(http, "/v1/auth/whoami", _("auth status"), &who, &err);
+        rc = api_whoami(http, _("auth status"), &id, &who, &err);
     if (rc) {
         if (rc == CH_AUTH)
             err_hint(&err, _("run `carhelp login`"));

@@ -9,6 +9,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/buf.h"
 #include "core/checklist.h"
 #include "core/json.h"
@@ -24,21 +25,21 @@ static const char *const out_formats[] = {"text", "markdown", "json", NULL};
 static cJSON *fetch_account(struct session *s, struct http_client **http, const char **source)
 {
     struct ch_error err;
-    cJSON *who = NULL, *account = NULL;
+    cJSON *account = NULL;
+    struct identity who;
     err_clear(&err);
     if (session_load_auth(s, &err) != 0) {
         *source = "not_logged_in";
         return NULL;
     }
     if (validate_api_url("api_url", s->cfg.api_url, &err) || session_http(s, http, &err) ||
-        api_get(*http, "/v1/auth/whoami", _("who am I"), &who, &err)) {
-        *source = err.exit_code == CH_NETWORK || err.exit_code == CH_SERVICE ? "offline"
-                  : err.exit_code == CH_AUTH ? "not_logged_in" : "offline";
-        if (s->verbosity > 0)
+        api_whoami(*http, _("who am I"), &who, NULL, &err)) {
+        *source = err.exit_code == CH_AUTH ? "not_logged_in" : "offline";
+        if (s->verbosity > 0 || strcmp(err.code, "malformed_response") == 0)
             msg_warn(s, _("%s: %s"), err.what, err.message);
         return NULL;
     }
-    const char *id = json_str(who, "account_id", NULL);
+    const char *id = who.role == IDENTITY_CUSTOMER ? who.account_id : NULL;
     if (id) {
         struct buf path = BUF_INIT;
         buf_init(&path);
@@ -48,7 +49,6 @@ static cJSON *fetch_account(struct session *s, struct http_client **http, const 
             msg_warn(s, _("%s: %s"), err.what, err.message);
         buf_free(&path);
     }
-    cJSON_Delete(who);
     *source = account ? "account" : "offline";
     return account;
 }

@@ -11,6 +11,7 @@
 #include "i18n.h"
 #include "core/idcache.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/audit.h"
 #include "core/json.h"
 #include "core/orders.h"
@@ -188,16 +189,14 @@ static int own_account(struct session *s, struct http_client *http, const char *
         return 0;
     err_clear(err);
     if (!(role && strcmp(role, "staff") == 0)) {
-        cJSON *who = NULL;
-        int rc = api_get(http, "/v1/auth/whoami", _("find your account"), &who, err);
+        struct identity who;
+        int rc = api_whoami(http, _("find your account"), &who, NULL, err);
         if (rc)
             return rc;
-        const char *acc = json_str(who, "account_id", "");
-        struct ch_error scratch;
-        rc = *acc ? validate_object_id("account_id", acc, id, idsz, &scratch) : -1;
-        cJSON_Delete(who);
-        if (rc == 0)
+        if (who.role == IDENTITY_CUSTOMER) {
+            snprintf(id, idsz, "%s", who.account_id);
             return 0;
+        }
     }
     err_clear(err);
     return err_set(err, CH_USAGE, "usage", what_to_give,

@@ -9,6 +9,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/batch.h"
 #include "batch_run.h"
 #include "core/buf.h"
@@ -448,11 +449,10 @@ static int caller_role(struct session *s, struct http_client *http, bool may_ask
     }
     if (!may_ask)
         return 0;
-    cJSON *who = NULL;
-    int rc = api_get(http, "/v1/auth/whoami", _("who am I"), &who, err);
+    struct identity who;
+    int rc = api_whoami(http, _("who am I"), &who, NULL, err);
     if (!rc)
-        snprintf(role, rolesz, "%s", json_str(who, "role", ""));
-    cJSON_Delete(who);
+        snprintf(role, rolesz, "%s", identity_role_name(who.role));
     return rc;
 }
 
