@@ -258,6 +258,19 @@ static void verify_line_cleanup(void *ctx, struct batch_job *job)
     }
 }
 
+/* --batch excludes --phone and the facts; --parallel's value. */
+static int verify_batch_args(const struct parsed *p, int *parallel, struct ch_error *err)
+{
+    if (arg_str(&cmd_account_verify, p, "phone"))
+        return err_set(err, CH_USAGE, "usage", "account verify",
+                       _("give --phone and a fact, or --batch FILE, not both"));
+    for (size_t i = 0; i < NMETHODS; i++)
+        if (arg_str(&cmd_account_verify, p, methods[i].opt))
+            return err_set(err, CH_USAGE, "usage", "account verify",
+                           _("give --phone and a fact, or --batch FILE, not both"));
+    return batch_parallel_arg(arg_str(&cmd_account_verify, p, "parallel"), parallel, err);
+}
+
 static int verify_batch(struct session *s, const struct parsed *p, const char *file)
 {
     static const char *const fields[] = { "phone", "id-last4", "id-number", "order", "member",
@@ -271,18 +284,43 @@ static int verify_batch(struct session *s, const struct parsed *p, const char *f
     struct ch_error err;
     err_clear(&err);
     int parallel;
-    if (arg_str(&cmd_account_verify, p, "phone"))
-        err_set(&err, CH_USAGE, "usage", "account verify",
-                _("give --phone and a fact, or --batch FILE, not both"));
-    else
-        for (size_t i = 0; i < NMETHODS && !err.exit_code; i++)
-            if (arg_str(&cmd_account_verify, p, methods[i].opt))
-                err_set(&err, CH_USAGE, "usage", "account verify",
-                        _("give --phone and a fact, or --batch FILE, not both"));
-    if (err.exit_code ||
-        batch_parallel_arg(arg_str(&cmd_account_verify, p, "parallel"), &parallel, &err))
+    if (verify_batch_args(p, &parallel, &err))
         return session_report(s, &err);
     return batch_run(s, file, parallel, &ops, NULL);
+}
+
+/* The command line of `account verify`, checked before anything else: a fact given as '-'
+ * is read from stdin later, and checked then. */
+static int verify_validate(const struct parsed *p, struct ch_error *err)
+{
+    int parallel;
+    if (arg_str(&cmd_account_verify, p, "batch"))
+        return verify_batch_args(p, &parallel, err);
+    if (arg_str(&cmd_account_verify, p, "parallel"))
+        return err_set(err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
+    const char *phone_in = arg_str(&cmd_account_verify, p, "phone");
+    char phone[32], fact[ID_MAX], field[32];
+    if (!phone_in)
+        return err_set(err, CH_USAGE, "usage", "account verify", _("--phone is required"));
+    if (validate_phone("--phone", phone_in, phone, sizeof phone, err))
+        return CH_USAGE;
+    const struct method *m = NULL;
+    int given = 0;
+    for (size_t i = 0; i < NMETHODS; i++)
+        if (arg_str(&cmd_account_verify, p, methods[i].opt)) {
+            given++;
+            m = &methods[i];
+        }
+    if (given != 1)
+        return err_set(err, CH_USAGE, "usage", "account verify",
+                       _("give exactly one of --id-last4, --id-number, --order, --member"));
+    const char *value = arg_str(&cmd_account_verify, p, m->opt);
+    if (m->from_stdin && strcmp(value, "-") == 0)
+        return 0;
+    snprintf(field, sizeof field, "--%s", m->opt);
+    int rc = m->validate(field, value, fact, sizeof fact, err);
+    explicit_bzero(fact, sizeof fact);
+    return rc;
 }
 
 static int verify_exec(struct session *s, const struct parsed *p)
@@ -397,6 +435,13 @@ static int resolve_account(struct session *s, struct http_client *http, const st
     return rc;
 }
 
+/* [ACCOUNT]: show. */
+static int account_arg_validate(const struct parsed *p, struct ch_error *err)
+{
+    char id[ID_MAX];
+    return p->npos > 0 ? validate_object_id("ACCOUNT", p->pos[0], id, sizeof id, err) : 0;
+}
+
 static int show_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
@@ -442,6 +487,13 @@ static int check_reason(const char *reason, struct ch_error *err)
             return err_set(err, CH_USAGE, "invalid_reason", "--reason",
                            _("expected one line of text without control characters"));
     return 0;
+}
+
+static int freeze_validate(const struct parsed *p, struct ch_error *err)
+{
+    if (account_arg_validate(p, err))
+        return CH_USAGE;
+    return check_reason(arg_str(&cmd_account_freeze, p, "reason"), err);
 }
 
 static int reason_needed(struct ch_error *err)
@@ -607,7 +659,7 @@ static const struct command cmd_account_verify = {
     .min_args = 0,
     .max_args = 0,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = verify_exec,
+    .exec = verify_exec, .validate = verify_validate,
 };
 
 static const struct command cmd_account_show = {
@@ -621,7 +673,7 @@ static const struct command cmd_account_show = {
     .min_args = 0,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = show_exec,
+    .exec = show_exec, .validate = account_arg_validate,
 };
 
 static const struct opt freeze_opts[] = {
@@ -644,7 +696,7 @@ static const struct command cmd_account_freeze = {
     .min_args = 0,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK | CMD_CONFIRMS,
-    .exec = freeze_exec,
+    .exec = freeze_exec, .validate = freeze_validate,
 };
 
 static const struct command *const account_subs[] = {

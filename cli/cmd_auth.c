@@ -330,6 +330,23 @@ static int login_with_token(struct session *s, struct http_client *http)
     return 0;
 }
 
+/* --phone, --staff, --with-token: which one, and its shape, before the config is read. */
+static int login_validate(const struct parsed *p, struct ch_error *err)
+{
+    const char *phone = arg_str(&cmd_login, p, "phone");
+    const char *staff = arg_str(&cmd_login, p, "staff");
+    bool with_token = arg_flag(&cmd_login, p, "with-token");
+    char scratch[72];
+    if ((phone != NULL) + (staff != NULL) + with_token > 1)
+        return err_set(err, CH_USAGE, "usage", "login",
+                       _("--phone, --staff and --with-token cannot be combined"));
+    if (phone && validate_phone("--phone", phone, scratch, sizeof scratch, err))
+        return CH_USAGE;
+    if (staff && validate_object_id("--staff", staff, scratch, sizeof scratch, err))
+        return CH_USAGE;
+    return 0;
+}
+
 static int login_exec(struct session *s, const struct parsed *p)
 {
     const char *phone = arg_str(&cmd_login, p, "phone");
@@ -517,6 +534,7 @@ const struct command cmd_login = {
     .max_args = 0,
     .flags = CMD_NEEDS_NETWORK,
     .exec = login_exec,
+    .validate = login_validate,
 };
 
 const struct command cmd_logout = {
