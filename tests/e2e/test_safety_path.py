@@ -89,7 +89,8 @@ def unwritable_outbox(env):
     env["CARHELP_TOKEN"] = "tok_anything"
     env["CARHELP_RETRIES"] = "0"
     state = Path(env["CARHELP_STATE_DIR"])
-    state.chmod(0o500)
+    state.rmdir()
+    state.write_text("a file where the state folder should be\n")   # even root cannot mkdir in it
     return ["--api-url", closed_port_url()]
 
 
@@ -132,24 +133,19 @@ def assert_guidance_first(r, merged, guidance_start, problem_word):
 
 @pytest.mark.parametrize("name,setup,code,word", BROKEN, ids=[b[0] for b in BROKEN])
 def test_emergency_guidance_comes_first_whatever_is_broken(tmp_path, name, setup, code, word):
-    if name in ("unreadable_credentials", "unwritable_outbox") and os.geteuid() == 0:
-        pass   # a folder is unreadable as a file even for root
     r, merged = broken_run(tmp_path, setup, "emergency")
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
     assert_guidance_first(r, merged, "EMERGENCY", word)
     assert "400-000-1234" in r.stdout + r.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
 def test_emergency_guidance_comes_first_when_the_outbox_cannot_be_written(tmp_path):
     r, merged = broken_run(tmp_path, unwritable_outbox, "emergency")
-    try:
-        assert r.returncode not in (0, 10), (r.returncode, r.stderr)
-        assert r.stdout.startswith("EMERGENCY")
-        assert all(n in r.stdout for n in NUMBERS)
-        assert "400-000-1234" in r.stderr
-    finally:
-        Path(tmp_path, "home", "state").chmod(0o700)
+    assert r.returncode not in (0, 10), (r.returncode, r.stderr)
+    assert r.stdout.startswith("EMERGENCY")
+    assert all(n in r.stdout for n in NUMBERS)
+    assert "400-000-1234" in r.stderr
+    assert merged.stdout.index("400-000-1234", merged.stdout.index("119")) > 0
 
 
 # contact and checklist: a usage error of the command line itself (--color sometimes) fails as
