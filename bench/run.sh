@@ -5,6 +5,8 @@
 #    config, no curl_global_init) and `carhelp __complete order ""`, what every Tab press runs,
 #    under 10 ms (the shell issue). hyperfine runs each without a shell, 20 warm-up runs then
 #    200; /bin/true runs alongside as the machine's floor (the cost of creating any process).
+#    And `carhelp emergency` with a config typo and an unreachable API under 50 ms: the safety
+#    guidance comes before any setup step and needs no network.
 # Then, against the reference service (carhelp-server on loopback, a private database in the
 # temporary directory, demo seed, staff login field01), the targets of issue 9:
 # 1. startup: `carhelp --version` against `curl --version` (the same hyperfine run as 0.);
@@ -25,7 +27,7 @@
 # The token never appears in argv or on the terminal: curl and wrk read it from a header file in
 # the private temporary directory (umask 077), removed on exit.
 # Environment: CARHELP_BIN (default build/carhelp), CARHELP_SERVER_BIN (build/carhelp-server),
-#   BENCH_BUDGET_MS (5), BENCH_COMPLETE_BUDGET_MS (10), BENCH_RUNS (200), BENCH_WARMUP (20),
+#   BENCH_BUDGET_MS (5), BENCH_COMPLETE_BUDGET_MS (10), BENCH_EMERGENCY_BUDGET_MS (50), BENCH_RUNS (200), BENCH_WARMUP (20),
 #   BENCH_REQ_RUNS (100: one-request runs each), BENCH_LINES (10000), BENCH_BIG_LINES (100000;
 #   0 skips it), BENCH_LOOP_LINES (1000), BENCH_PARALLEL (8), BENCH_WRK_SECONDS (10),
 #   BENCH_WRK_THREADS (2), BENCH_BATCH_TIMEOUT (600 s: a batch stopped after that is reported
@@ -37,6 +39,7 @@ carhelp=${CARHELP_BIN:-$root/build/carhelp}
 server=${CARHELP_SERVER_BIN:-$root/build/carhelp-server}
 budget_ms=${BENCH_BUDGET_MS:-5}
 complete_budget_ms=${BENCH_COMPLETE_BUDGET_MS:-10}
+emergency_budget_ms=${BENCH_EMERGENCY_BUDGET_MS:-50}
 runs=${BENCH_RUNS:-200}
 warmup=${BENCH_WARMUP:-20}
 req_runs=${BENCH_REQ_RUNS:-100}
@@ -136,6 +139,32 @@ awk -v c="$c" -v cs="$cs" -v u="$u" -v us="$us" -v t="$t" -v b="$budget_ms" -v r
     if (c > b) { printf "FAIL: carhelp --version mean %.2f ms is over the %s ms budget\n", c, b; bad = 1 }
     else printf "PASS: carhelp --version mean %.2f ms is within the %s ms budget\n", c, b
     exit bad
+}' || status=1
+
+# ---- 0b: the emergency guidance with a broken setup ---------------------------------------
+# A config file with a typo and an API nobody listens on: the guidance and the numbers must
+# come out at once (the command then exits 2 for the config, so hyperfine ignores the status).
+mkdir -p "$tmp/broken/config" "$tmp/broken/state" "$tmp/broken/cache"
+printf '[default]\ncolour = always\n' >"$tmp/broken/config/config"
+note "emergency with a broken config and an unreachable API: hyperfine, $warmup warm-up runs then $runs"
+(
+    export CARHELP_CONFIG_DIR="$tmp/broken/config" CARHELP_STATE_DIR="$tmp/broken/state" \
+        CARHELP_CACHE_DIR="$tmp/broken/cache" CARHELP_API_URL=http://127.0.0.1:1
+    hyperfine --shell=none --ignore-failure --warmup "$warmup" --runs "$runs" --style basic \
+        --export-json "$tmp/emergency.json" \
+        -n 'carhelp emergency (broken setup)' "$carhelp emergency" >&2
+) || status=1
+e=$(mean_ms 'carhelp emergency (broken setup)' "$tmp/emergency.json")
+e_out=$(CARHELP_CONFIG_DIR="$tmp/broken/config" CARHELP_STATE_DIR="$tmp/broken/state" \
+    CARHELP_CACHE_DIR="$tmp/broken/cache" CARHELP_API_URL=http://127.0.0.1:1 \
+    "$carhelp" emergency 2>/dev/null) || true
+case "$e_out" in
+    *122*120*110*119*) ;;
+    *) echo "bench: carhelp emergency did not print the emergency numbers" >&2; status=1 ;;
+esac
+awk -v e="$e" -v b="$emergency_budget_ms" 'BEGIN {
+    if (e == "" || e > b) { printf "FAIL: carhelp emergency (broken setup) mean %s ms is over the %s ms budget\n", e, b; exit 1 }
+    printf "PASS: carhelp emergency (broken config, unreachable API) mean %.2f ms is within the %s ms budget\n", e, b
 }' || status=1
 
 startup_ratio=$(calc 'c / u' -v c="$c" -v u="$u")

@@ -10,6 +10,7 @@
 #include "core/batch.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/json.h"
 #include "core/support.h"
 #include "core/validate.h"
@@ -31,22 +32,16 @@ static bool is_staff(const char *role)
 static int whoami(struct session *s, struct http_client *http, char *account_id, size_t idsz,
                   char *role, size_t rolesz, struct ch_error *err)
 {
-    cJSON *who = NULL;
-    int rc = api_get(http, "/v1/auth/whoami", _("find your account"), &who, err);
+    (void)s;
+    struct identity who;
+    int rc = api_whoami(http, _("find your account"), &who, NULL, err);
     if (rc) {
         if (rc == CH_AUTH)
             err_hint(err, _("run `carhelp login`"));
         return rc;
     }
-    (void)s;
-    const char *id = json_str(who, "account_id", "");
-    struct ch_error scratch;
-    if (*id && validate_object_id("account_id", id, account_id, idsz, &scratch))
-        id = "";
-    if (!*id)
-        account_id[0] = '\0';
-    snprintf(role, rolesz, "%s", json_str(who, "role", ""));
-    cJSON_Delete(who);
+    snprintf(account_id, idsz, "%s", who.account_id);
+    snprintf(role, rolesz, "%s", identity_role_name(who.role));
     return 0;
 }
 
@@ -254,6 +249,19 @@ static void verify_line_cleanup(void *ctx, struct batch_job *job)
     }
 }
 
+/* --batch excludes --phone and the facts; --parallel's value. */
+static int verify_batch_args(const struct parsed *p, int *parallel, struct ch_error *err)
+{
+    if (arg_str(&cmd_account_verify, p, "phone"))
+        return err_set(err, CH_USAGE, "usage", "account verify",
+                       _("give --phone and a fact, or --batch FILE, not both"));
+    for (size_t i = 0; i < NMETHODS; i++)
+        if (arg_str(&cmd_account_verify, p, methods[i].opt))
+            return err_set(err, CH_USAGE, "usage", "account verify",
+                           _("give --phone and a fact, or --batch FILE, not both"));
+    return batch_parallel_arg(arg_str(&cmd_account_verify, p, "parallel"), parallel, err);
+}
+
 static int verify_batch(struct session *s, const struct parsed *p, const char *file)
 {
     static const char *const fields[] = { "phone", "id-last4", "id-number", "order", "member",
@@ -267,18 +275,43 @@ static int verify_batch(struct session *s, const struct parsed *p, const char *f
     struct ch_error err;
     err_clear(&err);
     int parallel;
-    if (arg_str(&cmd_account_verify, p, "phone"))
-        err_set(&err, CH_USAGE, "usage", "account verify",
-                _("give --phone and a fact, or --batch FILE, not both"));
-    else
-        for (size_t i = 0; i < NMETHODS && !err.exit_code; i++)
-            if (arg_str(&cmd_account_verify, p, methods[i].opt))
-                err_set(&err, CH_USAGE, "usage", "account verify",
-                        _("give --phone and a fact, or --batch FILE, not both"));
-    if (err.exit_code ||
-        batch_parallel_arg(arg_str(&cmd_account_verify, p, "parallel"), &parallel, &err))
+    if (verify_batch_args(p, &parallel, &err))
         return session_report(s, &err);
     return batch_run(s, file, parallel, &ops, NULL);
+}
+
+/* The command line of `account verify`, checked before anything else: a fact given as '-'
+ * is read from stdin later, and checked then. */
+static int verify_validate(const struct parsed *p, struct ch_error *err)
+{
+    int parallel;
+    if (arg_str(&cmd_account_verify, p, "batch"))
+        return verify_batch_args(p, &parallel, err);
+    if (arg_str(&cmd_account_verify, p, "parallel"))
+        return err_set(err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
+    const char *phone_in = arg_str(&cmd_account_verify, p, "phone");
+    char phone[32], fact[ID_MAX], field[32];
+    if (!phone_in)
+        return err_set(err, CH_USAGE, "usage", "account verify", _("--phone is required"));
+    if (validate_phone("--phone", phone_in, phone, sizeof phone, err))
+        return CH_USAGE;
+    const struct method *m = NULL;
+    int given = 0;
+    for (size_t i = 0; i < NMETHODS; i++)
+        if (arg_str(&cmd_account_verify, p, methods[i].opt)) {
+            given++;
+            m = &methods[i];
+        }
+    if (given != 1)
+        return err_set(err, CH_USAGE, "usage", "account verify",
+                       _("give exactly one of --id-last4, --id-number, --order, --member"));
+    const char *value = arg_str(&cmd_account_verify, p, m->opt);
+    if (m->from_stdin && strcmp(value, "-") == 0)
+        return 0;
+    snprintf(field, sizeof field, "--%s", m->opt);
+    int rc = m->validate(field, value, fact, sizeof fact, err);
+    explicit_bzero(fact, sizeof fact);
+    return rc;
 }
 
 static int verify_exec(struct session *s, const struct parsed *p)
@@ -393,6 +426,13 @@ static int resolve_account(struct session *s, struct http_client *http, const st
     return rc;
 }
 
+/* [ACCOUNT]: show. */
+static int account_arg_validate(const struct parsed *p, struct ch_error *err)
+{
+    char id[ID_MAX];
+    return p->npos > 0 ? validate_object_id("ACCOUNT", p->pos[0], id, sizeof id, err) : 0;
+}
+
 static int show_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
@@ -438,6 +478,13 @@ static int check_reason(const char *reason, struct ch_error *err)
             return err_set(err, CH_USAGE, "invalid_reason", "--reason",
                            _("expected one line of text without control characters"));
     return 0;
+}
+
+static int freeze_validate(const struct parsed *p, struct ch_error *err)
+{
+    if (account_arg_validate(p, err))
+        return CH_USAGE;
+    return check_reason(arg_str(&cmd_account_freeze, p, "reason"), err);
 }
 
 static int reason_needed(struct ch_error *err)
@@ -603,7 +650,7 @@ static const struct command cmd_account_verify = {
     .min_args = 0,
     .max_args = 0,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = verify_exec,
+    .exec = verify_exec, .validate = verify_validate,
 };
 
 static const struct command cmd_account_show = {
@@ -617,7 +664,7 @@ static const struct command cmd_account_show = {
     .min_args = 0,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = show_exec,
+    .exec = show_exec, .validate = account_arg_validate,
 };
 
 static const struct opt freeze_opts[] = {
@@ -640,7 +687,7 @@ static const struct command cmd_account_freeze = {
     .min_args = 0,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK | CMD_CONFIRMS,
-    .exec = freeze_exec,
+    .exec = freeze_exec, .validate = freeze_validate,
 };
 
 static const struct command *const account_subs[] = {

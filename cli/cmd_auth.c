@@ -8,6 +8,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/validate.h"
@@ -163,8 +164,9 @@ static int finish_login(struct session *s, struct http_client *http, const char 
     if (rc)
         return session_report(s, &err);
     cJSON *who = NULL;
+    struct identity id;
     http_client_set_token(http, token);
-    if (api_get(http, "/v1/auth/whoami", _("log in"), &who, &err) != 0)
+    if (api_whoami(http, _("log in"), &id, &who, &err) != 0)
         who = NULL;   /* the login worked; the name is only a courtesy */
     print_logged_in(s, who);
     cJSON_Delete(who);
@@ -312,7 +314,8 @@ static int login_with_token(struct session *s, struct http_client *http)
     }
     http_client_set_token(http, token);
     cJSON *who = NULL;
-    int rc = api_get(http, "/v1/auth/whoami", _("check the token"), &who, &err);
+    struct identity id;
+    int rc = api_whoami(http, _("check the token"), &id, &who, &err);
     if (rc) {
         http_client_set_token(http, s->have_cred ? s->cred.token : NULL);
         explicit_bzero(token, sizeof token);
@@ -328,6 +331,23 @@ static int login_with_token(struct session *s, struct http_client *http)
     }
     print_logged_in(s, who);
     cJSON_Delete(who);
+    return 0;
+}
+
+/* --phone, --staff, --with-token: which one, and its shape, before the config is read. */
+static int login_validate(const struct parsed *p, struct ch_error *err)
+{
+    const char *phone = arg_str(&cmd_login, p, "phone");
+    const char *staff = arg_str(&cmd_login, p, "staff");
+    bool with_token = arg_flag(&cmd_login, p, "with-token");
+    char scratch[72];
+    if ((phone != NULL) + (staff != NULL) + with_token > 1)
+        return err_set(err, CH_USAGE, "usage", "login",
+                       _("--phone, --staff and --with-token cannot be combined"));
+    if (phone && validate_phone("--phone", phone, scratch, sizeof scratch, err))
+        return CH_USAGE;
+    if (staff && validate_object_id("--staff", staff, scratch, sizeof scratch, err))
+        return CH_USAGE;
     return 0;
 }
 
@@ -437,9 +457,10 @@ static int status_exec(struct session *s, const struct parsed *p)
     err_clear(&err);
     struct http_client *http;
     cJSON *who = NULL;
+    struct identity id;
     int rc = session_http(s, &http, &err);
     if (!rc)
-        rc = api_get(http, "/v1/auth/whoami", _("auth status"), &who, &err);
+        rc = api_whoami(http, _("auth status"), &id, &who, &err);
     if (rc) {
         if (rc == CH_AUTH)
             err_hint(&err, _("run `carhelp login`"));
@@ -519,6 +540,7 @@ const struct command cmd_login = {
     .max_args = 0,
     .flags = CMD_NEEDS_NETWORK,
     .exec = login_exec,
+    .validate = login_validate,
 };
 
 const struct command cmd_logout = {

@@ -9,6 +9,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/buf.h"
 #include "core/checklist.h"
 #include "core/json.h"
@@ -24,21 +25,21 @@ static const char *const out_formats[] = {"text", "markdown", "json", NULL};
 static cJSON *fetch_account(struct session *s, struct http_client **http, const char **source)
 {
     struct ch_error err;
-    cJSON *who = NULL, *account = NULL;
+    cJSON *account = NULL;
+    struct identity who;
     err_clear(&err);
     if (session_load_auth(s, &err) != 0) {
         *source = "not_logged_in";
         return NULL;
     }
     if (validate_api_url("api_url", s->cfg.api_url, &err) || session_http(s, http, &err) ||
-        api_get(*http, "/v1/auth/whoami", _("who am I"), &who, &err)) {
-        *source = err.exit_code == CH_NETWORK || err.exit_code == CH_SERVICE ? "offline"
-                  : err.exit_code == CH_AUTH ? "not_logged_in" : "offline";
-        if (s->verbosity > 0)
+        api_whoami(*http, _("who am I"), &who, NULL, &err)) {
+        *source = err.exit_code == CH_AUTH ? "not_logged_in" : "offline";
+        if (s->verbosity > 0 || strcmp(err.code, "malformed_response") == 0)
             msg_warn(s, _("%s: %s"), err.what, err.message);
         return NULL;
     }
-    const char *id = json_str(who, "account_id", NULL);
+    const char *id = who.role == IDENTITY_CUSTOMER ? who.account_id : NULL;
     if (id) {
         struct buf path = BUF_INIT;
         buf_init(&path);
@@ -48,32 +49,47 @@ static cJSON *fetch_account(struct session *s, struct http_client **http, const 
             msg_warn(s, _("%s: %s"), err.what, err.message);
         buf_free(&path);
     }
-    cJSON_Delete(who);
     *source = account ? "account" : "offline";
     return account;
 }
 
-static int checklist_exec(struct session *s, const struct parsed *p)
+/* --issue, --format and --order, checked before anything else. */
+static int checklist_args(const struct parsed *p, int *type, char *order_id, size_t idsz,
+                          struct ch_error *err)
 {
     const struct command *c = &cmd_checklist;
     const char *issue = arg_str(c, p, "issue"), *order_in = arg_str(c, p, "order");
     const char *format = arg_str(c, p, "format");
-    char order_id[80] = "";
-    struct ch_error err;
-    err_clear(&err);
-    int type = issue ? checklist_type_from_name(issue) : CHECK_GENERAL;
+    *type = issue ? checklist_type_from_name(issue) : CHECK_GENERAL;
     int rc = CH_OK;
-    if (type < 0)
-        rc = err_set(&err, CH_USAGE, "invalid_issue", "--issue",
+    if (*type < 0)
+        rc = err_set(err, CH_USAGE, "invalid_issue", "--issue",
                      _("unknown issue type '%s': vehicle, billing, account, accident or app"),
                      issue);
     if (!rc && format && strcmp(format, "text") && strcmp(format, "markdown") &&
         strcmp(format, "json"))
-        rc = err_set(&err, CH_USAGE, "invalid_format", "--format",
+        rc = err_set(err, CH_USAGE, "invalid_format", "--format",
                      _("--format must be text, markdown or json"));
     if (!rc && order_in)
-        rc = validate_object_id("--order", order_in, order_id, sizeof order_id, &err);
-    if (rc)
+        rc = validate_object_id("--order", order_in, order_id, idsz, err);
+    return rc;
+}
+
+static int checklist_validate(const struct parsed *p, struct ch_error *err)
+{
+    int type;
+    char order_id[80];
+    return checklist_args(p, &type, order_id, sizeof order_id, err);
+}
+
+static int checklist_exec(struct session *s, const struct parsed *p)
+{
+    const char *format = arg_str(&cmd_checklist, p, "format");
+    char order_id[80] = "";
+    struct ch_error err;
+    err_clear(&err);
+    int type;
+    if (checklist_args(p, &type, order_id, sizeof order_id, &err))
         return session_report(s, &err);
     if (!format)
         format = s->json ? "json" : "text";
@@ -82,7 +98,10 @@ static int checklist_exec(struct session *s, const struct parsed *p)
     struct http_client *http = NULL;
     const char *source = "not_logged_in";
     checklist_init(&list, (enum checklist_type)type);
-    cJSON *account = fetch_account(s, &http, &source), *order = NULL;
+    /* With a setup that cannot be used the service is not asked: every box stays open. */
+    cJSON *account = s->no_service ? NULL : fetch_account(s, &http, &source), *order = NULL;
+    if (s->no_service)
+        source = "offline";
     if (account && order_id[0]) {
         err_clear(&err);
         if (order_get(http, order_id, &order, &err) != 0)
@@ -112,7 +131,10 @@ static int checklist_exec(struct session *s, const struct parsed *p)
     buf_free(&out);
     cJSON_Delete(account);
     cJSON_Delete(order);
-    return CH_OK;
+    if (!s->no_service)
+        return CH_OK;
+    fflush(stdout);   /* the checklist first, then the problem, also when both go to one file */
+    return session_report(s, &s->setup_problem);
 }
 
 static const struct opt checklist_opts[] = {
@@ -135,5 +157,5 @@ const struct command cmd_checklist = {
                       "(masked where personal) and ticked; the rest are open boxes. Works "
                       "offline. Markdown prints well; JSON is for scripts."),
     .opts = checklist_opts, .min_args = 0, .max_args = 0,
-    .flags = 0, .exec = checklist_exec,
+    .flags = CMD_SAFETY, .exec = checklist_exec, .validate = checklist_validate,
 };

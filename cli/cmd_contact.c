@@ -502,33 +502,54 @@ static void print_human(struct session *s, const struct view *v, bool explicit_a
     print_emergency(col);
 }
 
+/* --at TIME, or NULL. */
+static int contact_at(const struct parsed *p, time_t now, time_t *at, struct ch_error *err)
+{
+    const char *at_arg = arg_str(&cmd_contact, p, "at");
+    char norm[64];
+    if (at_arg && (normalize_input(at_arg, norm, sizeof norm) || support_parse_at(norm, now, at)))
+        return err_set(err, CH_USAGE, "invalid_time", "--at", "%s",
+                       _("expected 2026-11-25T08:15 or 08:15 (Asia/Shanghai), or RFC 3339 "
+                         "such as 2026-11-25T08:15:00+08:00"));
+    return 0;
+}
+
+static int contact_validate(const struct parsed *p, struct ch_error *err)
+{
+    time_t at;
+    return contact_at(p, ch_now(), &at, err);
+}
+
+/* What the command exits with: 0, or the setup problem reported after the output. */
+static int contact_done(struct session *s)
+{
+    if (!s->no_service)
+        return 0;
+    fflush(stdout);   /* the output first, then the problem, also when both go to one file */
+    return session_report(s, &s->setup_problem);
+}
+
 static int contact_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
     err_clear(&err);
-    const char *at_arg = arg_str(&cmd_contact, p, "at");
-    time_t now = ch_now();
+    time_t now = ch_now(), at;
     struct view v;
 
-    if (at_arg) {
-        char norm[64];
-        time_t at;
-        if (normalize_input(at_arg, norm, sizeof norm) || support_parse_at(norm, now, &at)) {
-            err_set(&err, CH_USAGE, "invalid_time", "--at", "%s",
-                    _("expected 2026-11-25T08:15 or 08:15 (Asia/Shanghai), or RFC 3339 "
-                      "such as 2026-11-25T08:15:00+08:00"));
-            return session_report(s, &err);
-        }
+    if (contact_at(p, now, &at, &err))
+        return session_report(s, &err);
+    if (arg_str(&cmd_contact, p, "at")) {
         build_view(&v, SRC_MODEL, at, NULL, -1);
         if (s->json)
             print_json(s, &v);
         else
             print_human(s, &v, true);
-        return 0;
+        return contact_done(s);
     }
 
     cJSON *doc = NULL;
-    int rc = fetch_live(s, &doc, &err);
+    /* With a setup that cannot be used, the service is not asked: the cache or the model. */
+    int rc = s->no_service ? s->setup_problem.exit_code : fetch_live(s, &doc, &err);
     if (rc == CH_INTERRUPTED)
         return session_report(s, &err);
     if (!rc) {
@@ -539,7 +560,9 @@ static int contact_exec(struct session *s, const struct parsed *p)
         doc = cache_read(s, &cached_at);
         char why[700];
         snprintf(why, sizeof why, "%s", err.message[0] ? err.message : _(exit_code_name(rc)));
-        if (doc) {
+        if (doc && s->no_service) {
+            build_view(&v, SRC_CACHE, now, doc, cached_at);
+        } else if (doc) {
             char stamp[64] = "?";
             if (cached_at != (time_t)-1)
                 format_local_time(cached_at, stamp, sizeof stamp);
@@ -547,8 +570,9 @@ static int contact_exec(struct session *s, const struct parsed *p)
                      why, stamp);
             build_view(&v, SRC_CACHE, now, doc, cached_at);
         } else {
-            msg_info(s, _("could not get the live status (%s); showing the built-in support model"),
-                     why);
+            if (!s->no_service)
+                msg_info(s, _("could not get the live status (%s); showing the built-in "
+                              "support model"), why);
             build_view(&v, SRC_MODEL, now, NULL, -1);
         }
     }
@@ -557,7 +581,7 @@ static int contact_exec(struct session *s, const struct parsed *p)
     else
         print_human(s, &v, false);
     cJSON_Delete(doc);
-    return 0;
+    return contact_done(s);
 }
 
 static const struct opt contact_opts[] = {
@@ -580,6 +604,7 @@ const struct command cmd_contact = {
     .opts = contact_opts,
     .min_args = 0,
     .max_args = 0,
-    .flags = 0,
+    .flags = CMD_SAFETY,
     .exec = contact_exec,
+    .validate = contact_validate,
 };

@@ -21,6 +21,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/json.h"
 
 extern const struct command cmd_doctor;
@@ -680,10 +681,10 @@ static void check_token(struct doctor *d)
                s->cred.api_url);
         return;
     }
-    cJSON *who = NULL;
+    struct identity who;
     struct ch_error err;
     err_clear(&err);
-    int rc = api_get(d->http, "/v1/auth/whoami", "whoami", &who, &err);
+    int rc = api_whoami(d->http, "whoami", &who, NULL, &err);
     if (rc == CH_AUTH) {
         report(d, "token", ST_FAIL, _("run `carhelp login`"), _("the service refused the token: %s"),
                err.message);
@@ -693,14 +694,12 @@ static void check_token(struct doctor *d)
         report(d, "token", ST_FAIL, err.hint[0] ? err.hint : NULL, "%s", err.message);
         return;
     }
-    const char *exp = json_str(who, "expires_at", NULL);
-    time_t t = exp ? parse_rfc3339(exp) : (time_t)-1;
+    time_t t = parse_rfc3339(who.expires_at);
     char until[64] = "?";
     if (t != (time_t)-1)
         format_local_time(t, until, sizeof until);
-    report(d, "token", ST_PASS, NULL, _("valid: %s (%s %s) until %s"), json_str(who, "name", "?"),
-           json_str(who, "role", "?"), json_str(who, "subject", "?"), until);
-    cJSON_Delete(who);
+    report(d, "token", ST_PASS, NULL, _("valid: %s (%s %s) until %s"), who.name,
+           identity_role_name(who.role), who.subject, until);
 }
 
 static int cmp_double(const void *a, const void *b)

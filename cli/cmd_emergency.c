@@ -54,30 +54,64 @@ static cJSON *numbers_json(void)
     return arr;
 }
 
+/* --location and --order, checked before anything else (the guidance is already out). */
+static int emergency_args(const struct parsed *p, double *lat, double *lng, char *order,
+                          size_t ordersz, struct ch_error *err)
+{
+    const char *location = arg_str(&cmd_emergency, p, "location");
+    const char *order_in = arg_str(&cmd_emergency, p, "order");
+    int rc = 0;
+    if (location)
+        rc = validate_coordinates("--location", location, lat, lng, err);
+    if (!rc && order_in)
+        rc = validate_object_id("--order", order_in, order, ordersz, err);
+    return rc;
+}
+
+static int emergency_validate(const struct parsed *p, struct ch_error *err)
+{
+    double lat, lng;
+    char order[80];
+    return emergency_args(p, &lat, &lng, order, sizeof order, err);
+}
+
+/* First, before the config is read or anything could fail or wait. */
+static void emergency_preface(struct session *s, const struct parsed *p)
+{
+    (void)p;
+    print_guidance(s->json ? stderr : stdout, s->json ? s->color_err : s->color_out);
+}
+
+/* The problem (with its own hint), then what to do instead of the ticket. */
+static int no_ticket(struct session *s, const struct ch_error *err)
+{
+    int rc = session_report(s, err);
+    if (!s->json)
+        fprintf(stderr, _("carhelp: no ticket was filed: call customer service on %s, or fix "
+                          "this and run `carhelp emergency` again\n"),
+                support_service_number());
+    return rc;
+}
+
 static int emergency_exec(struct session *s, const struct parsed *p)
 {
     const struct command *c = &cmd_emergency;
     struct ch_error err;
     err_clear(&err);
-    /* First, before anything that could fail or wait. */
-    print_guidance(s->json ? stderr : stdout, s->json ? s->color_err : s->color_out);
-
+    /* A setup that cannot be used files nothing: a ticket sent with guessed settings could
+     * go to the wrong service. The guidance is out already; say why, and the number. */
+    if (s->no_service)
+        return no_ticket(s, &s->setup_problem);
     const char *location = arg_str(c, p, "location"), *order_in = arg_str(c, p, "order");
     double lat = 0, lng = 0;
     char order[80];
-    int rc = 0;
-    if (location)
-        rc = validate_coordinates("--location", location, &lat, &lng, &err);
-    if (!rc && order_in)
-        rc = validate_object_id("--order", order_in, order, sizeof order, &err);
+    int rc = emergency_args(p, &lat, &lng, order, sizeof order, &err);
     if (!rc)
         rc = validate_api_url("api_url", s->cfg.api_url, &err);
-    if (!rc && (rc = session_load_auth(s, &err)) == CH_AUTH)
-        err_hint(&err, _("no ticket was filed: call customer service on %s, or log in and run "
-                         "`carhelp emergency` again"),
-                 support_service_number());
+    if (!rc)
+        rc = session_load_auth(s, &err);
     if (rc)
-        return session_report(s, &err);
+        return no_ticket(s, &err);
 
     struct buf msg = BUF_INIT;
     buf_init(&msg);
@@ -158,6 +192,8 @@ const struct command cmd_emergency = {
     .opts = emergency_opts,
     .min_args = 0,
     .max_args = 0,
-    .flags = 0,
+    .flags = CMD_SAFETY,
     .exec = emergency_exec,
+    .validate = emergency_validate,
+    .preface = emergency_preface,
 };

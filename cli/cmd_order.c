@@ -11,6 +11,7 @@
 #include "i18n.h"
 #include "core/idcache.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/audit.h"
 #include "core/json.h"
 #include "core/orders.h"
@@ -165,16 +166,14 @@ static int own_account(struct session *s, struct http_client *http, const char *
         return 0;
     err_clear(err);
     if (!(role && strcmp(role, "staff") == 0)) {
-        cJSON *who = NULL;
-        int rc = api_get(http, "/v1/auth/whoami", _("find your account"), &who, err);
+        struct identity who;
+        int rc = api_whoami(http, _("find your account"), &who, NULL, err);
         if (rc)
             return rc;
-        const char *acc = json_str(who, "account_id", "");
-        struct ch_error scratch;
-        rc = *acc ? validate_object_id("account_id", acc, id, idsz, &scratch) : -1;
-        cJSON_Delete(who);
-        if (rc == 0)
+        if (who.role == IDENTITY_CUSTOMER) {
+            snprintf(id, idsz, "%s", who.account_id);
             return 0;
+        }
     }
     err_clear(err);
     return err_set(err, CH_USAGE, "usage", what_to_give,
@@ -212,6 +211,28 @@ static void print_order_table(struct session *s, const cJSON *items)
     table_free(t);
 }
 
+/* --account, --since and --limit, checked before anything else. */
+static int list_args(const struct parsed *p, char *account, size_t accountsz, time_t *since,
+                     long *limit, struct ch_error *err)
+{
+    const char *account_in = arg_str(&cmd_order_list, p, "account");
+    const char *since_in = arg_str(&cmd_order_list, p, "since");
+    const char *limit_in = arg_str(&cmd_order_list, p, "limit");
+    if ((account_in && validate_object_id("--account", account_in, account, accountsz, err)) ||
+        (since_in && validate_since("--since", since_in, ch_now(), since, err)) ||
+        (limit_in && validate_int("--limit", limit_in, 1, 100, limit, err)))
+        return CH_USAGE;
+    return 0;
+}
+
+static int list_validate(const struct parsed *p, struct ch_error *err)
+{
+    char account[ID_MAX];
+    time_t since;
+    long limit;
+    return list_args(p, account, sizeof account, &since, &limit, err);
+}
+
 static int list_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
@@ -224,9 +245,9 @@ static int list_exec(struct session *s, const struct parsed *p)
     long limit = 0;
     struct order_query q = { .account_id = account, .status = arg_str(&cmd_order_list, p, "status"),
                              .since = (time_t)-1 };
-    if ((account_in && validate_object_id("--account", account_in, account, sizeof account, &err)) ||
-        (since_in && validate_since("--since", since_in, ch_now(), &q.since, &err)) ||
-        (limit_in && validate_int("--limit", limit_in, 1, 100, &limit, &err)))
+    (void)since_in;
+    (void)limit_in;
+    if (list_args(p, account, sizeof account, &q.since, &limit, &err))
         return session_report(s, &err);
     q.limit = (int)limit;
     if (!account_in && s->cred.role && strcmp(s->cred.role, "staff") == 0) {
@@ -314,6 +335,13 @@ static void print_order(struct session *s, const cJSON *o)
                              _("distance"), _("from"), _("to"), _("tariff"), _("total") };
     const char *values[] = { vehicle, started, ended, dur, dist, from, to, tariff, total };
     print_fields(labels, values, 9);
+}
+
+/* ORDER: show and fees. */
+static int order_arg_validate(const struct parsed *p, struct ch_error *err)
+{
+    char id[ID_MAX];
+    return validate_order_id(p->pos[0], id, sizeof id, err);
 }
 
 static int show_exec(struct session *s, const struct parsed *p)
@@ -495,10 +523,6 @@ static int audit_targets(struct session *s, struct http_client **http, const str
 {
     const char *since_in = arg_str(&cmd_order_audit, p, "since");
     *ids = cJSON_CreateArray();
-    if ((p->npos > 0) == (since_in != NULL))
-        return err_set(err, CH_USAGE, "usage", "order audit",
-                       _("give the ORDERs to audit, or --since DATE for every order since then "
-                         "(not both)"));
     for (int i = 0; i < p->npos; i++) {
         char id[ID_MAX];
         if (validate_order_id(p->pos[i], id, sizeof id, err))
@@ -655,11 +679,6 @@ static int audit_batch(struct session *s, const struct parsed *p, const char *fi
     struct ch_error err;
     err_clear(&err);
     int parallel;
-    if (p->npos > 0 || arg_str(&cmd_order_audit, p, "since")) {
-        err_set(&err, CH_USAGE, "usage", "order audit",
-                _("give ORDERs, --since DATE or --batch FILE, only one of them"));
-        return report(s, &err);
-    }
     if (batch_parallel_arg(arg_str(&cmd_order_audit, p, "parallel"), &parallel, &err))
         return report(s, &err);
     cJSON *tariffs = cJSON_CreateObject();
@@ -668,17 +687,42 @@ static int audit_batch(struct session *s, const struct parsed *p, const char *fi
     return rc;
 }
 
+/* Which of ORDER..., --since and --batch, and their values, checked before anything else. */
+static int audit_validate(const struct parsed *p, struct ch_error *err)
+{
+    const char *since_in = arg_str(&cmd_order_audit, p, "since");
+    const char *parallel_in = arg_str(&cmd_order_audit, p, "parallel");
+    int parallel;
+    time_t since;
+    if (arg_str(&cmd_order_audit, p, "batch")) {
+        if (p->npos > 0 || since_in)
+            return err_set(err, CH_USAGE, "usage", "order audit",
+                           _("give ORDERs, --since DATE or --batch FILE, only one of them"));
+        return batch_parallel_arg(parallel_in, &parallel, err);
+    }
+    if (parallel_in)
+        return err_set(err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
+    if ((p->npos > 0) == (since_in != NULL))
+        return err_set(err, CH_USAGE, "usage", "order audit",
+                       _("give the ORDERs to audit, or --since DATE for every order since then "
+                         "(not both)"));
+    for (int i = 0; i < p->npos; i++) {
+        char id[ID_MAX];
+        if (validate_order_id(p->pos[i], id, sizeof id, err))
+            return CH_USAGE;
+    }
+    return since_in ? validate_since("--since", since_in, ch_now(), &since, err) : 0;
+}
+
 static int audit_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
     err_clear(&err);
+    if (audit_validate(p, &err))
+        return report(s, &err);
     const char *batch = arg_str(&cmd_order_audit, p, "batch");
     if (batch)
         return audit_batch(s, p, batch);
-    if (arg_str(&cmd_order_audit, p, "parallel")) {
-        err_set(&err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
-        return report(s, &err);
-    }
     struct http_client *http = NULL;
     cJSON *ids = NULL, *id_j;
     int rc = audit_targets(s, &http, p, &ids, &err);
@@ -855,6 +899,14 @@ static void print_ticket(struct session *s, const cJSON *t, const char *order_id
     print_wrapped(stdout, 0, 2, line);
 }
 
+static int dispute_validate(const struct parsed *p, struct ch_error *err)
+{
+    char id[ID_MAX];
+    if (validate_order_id(p->pos[0], id, sizeof id, err))
+        return CH_USAGE;
+    return check_reason(arg_str(&cmd_order_dispute, p, "reason"), err);
+}
+
 static int dispute_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err, aerr;
@@ -933,7 +985,7 @@ static const struct command cmd_order_list = {
     .min_args = 0,
     .max_args = 0,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = list_exec,
+    .exec = list_exec, .validate = list_validate,
 };
 
 static const struct command cmd_order_show = {
@@ -947,7 +999,7 @@ static const struct command cmd_order_show = {
     .min_args = 1,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = show_exec,
+    .exec = show_exec, .validate = order_arg_validate,
 };
 
 static const struct command cmd_order_fees = {
@@ -963,7 +1015,7 @@ static const struct command cmd_order_fees = {
     .min_args = 1,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = fees_exec,
+    .exec = fees_exec, .validate = order_arg_validate,
 };
 
 static const struct opt audit_opts[] = {
@@ -1000,7 +1052,7 @@ static const struct command cmd_order_audit = {
     .min_args = 0,
     .max_args = -1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = audit_exec,
+    .exec = audit_exec, .validate = audit_validate,
 };
 
 static const struct opt dispute_opts[] = {
@@ -1023,7 +1075,7 @@ static const struct command cmd_order_dispute = {
     .min_args = 1,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = dispute_exec,
+    .exec = dispute_exec, .validate = dispute_validate,
 };
 
 static const struct command *const order_subs[] = {

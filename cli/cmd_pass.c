@@ -132,6 +132,16 @@ static FILE *open_output(const struct qr_args *a, struct ch_error *err)
     return f;
 }
 
+/* Before the config and the credential: everything parse_qr_args can say without knowing
+ * whether stdout is a terminal (exec asks that again). */
+static int ticket_qr_validate(const struct parsed *p, struct ch_error *err)
+{
+    struct session none;
+    struct qr_args a;
+    memset(&none, 0, sizeof none);
+    return parse_qr_args(&none, p, &a, err);
+}
+
 static int ticket_qr_exec(struct session *s, const struct parsed *p)
 {
     struct qr_args a;
@@ -186,6 +196,27 @@ static int ticket_qr_exec(struct session *s, const struct parsed *p)
     return rc ? session_report(s, &err) : CH_OK;
 }
 
+/* PASS or SHORTCODE: its shape, checked before anything else. */
+static int pass_arg(const char *in, struct ch_error *err)
+{
+    char code[9];
+    if (pass_short_code(in, code))
+        return 0;
+    enum pass_shape shape = pass_check_shape(in);
+    if (shape == PASS_NOT_BASE64URL)
+        return err_set(err, CH_USAGE, "invalid_pass", "PASS",
+                       _("not a ticket pass or an 8-character short code"));
+    if (shape == PASS_TRUNCATED)
+        return err_set(err, CH_USAGE, "truncated_pass", "PASS",
+                       _("the pass is incomplete (cut off when copied or scanned?)"));
+    return 0;
+}
+
+static int ticket_verify_validate(const struct parsed *p, struct ch_error *err)
+{
+    return pass_arg(p->pos[0], err);
+}
+
 static int ticket_verify_exec(struct session *s, const struct parsed *p)
 {
     const char *in = p->pos[0];
@@ -194,16 +225,7 @@ static int ticket_verify_exec(struct session *s, const struct parsed *p)
     struct http_client *http;
     err_clear(&err);
     bool is_code = pass_short_code(in, code);
-    int rc = CH_OK;
-    if (!is_code) {
-        enum pass_shape shape = pass_check_shape(in);
-        if (shape == PASS_NOT_BASE64URL)
-            rc = err_set(&err, CH_USAGE, "invalid_pass", "PASS",
-                         _("not a ticket pass or an 8-character short code"));
-        else if (shape == PASS_TRUNCATED)
-            rc = err_set(&err, CH_USAGE, "truncated_pass", "PASS",
-                         _("the pass is incomplete (cut off when copied or scanned?)"));
-    }
+    int rc = pass_arg(in, &err);
     if (!rc)
         rc = session_http(s, &http, &err);
     if (rc)
@@ -265,7 +287,7 @@ const struct command cmd_ticket_qr = {
                       "to stdout when it is not a terminal). An existing FILE is kept unless "
                       "--force is given."),
     .opts = qr_opts, .min_args = 1, .max_args = 1,
-    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_qr_exec,
+    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_qr_exec, .validate = ticket_qr_validate,
 };
 
 const struct command cmd_ticket_verify = {
@@ -278,5 +300,5 @@ const struct command cmd_ticket_verify = {
                       "unknown; a pass that is not base64url or is cut off is refused (exit 2) "
                       "without a request."),
     .opts = NULL, .min_args = 1, .max_args = 1,
-    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_verify_exec,
+    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_verify_exec, .validate = ticket_verify_validate,
 };

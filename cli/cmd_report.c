@@ -334,13 +334,58 @@ static int vehicle_arg(const char *in, char *out, size_t outsz, struct ch_error 
     return validate_plate("--vehicle", in, out, outsz, err);
 }
 
+struct report_args {
+    char category[32], order[80], vehicle[80];
+    double lat, lng;
+};
+
+/* CATEGORY, --priority, --order, --vehicle, --location and the number of --attach files,
+ * checked before anything else (the files themselves and the message come later). */
+static int report_args(const struct parsed *p, struct report_args *a, struct ch_error *err)
+{
+    const struct command *c = &cmd_report;
+    const char *priority = arg_str(c, p, "priority");
+    const char *order_in = arg_str(c, p, "order"), *vehicle_in = arg_str(c, p, "vehicle");
+    const char *location = arg_str(c, p, "location");
+    int nfiles = arg_multi(c, p, "attach", NULL), rc = 0;
+    if (normalize_input(p->pos[0], a->category, sizeof a->category) != 0 ||
+        !one_of(a->category, categories)) {
+        err_set(err, CH_USAGE, "invalid_category", "CATEGORY", _("unknown category '%s'"),
+                p->pos[0]);
+        err_hint(err, _("one of: vehicle, billing, account, app, cleanliness, accident, "
+                        "complaint, feedback, other"));
+        return CH_USAGE;
+    }
+    if (priority && !one_of(priority, priorities))
+        rc = err_set(err, CH_USAGE, "invalid_priority", "--priority",
+                     _("'%s' is not one of low, normal, high, emergency"), priority);
+    if (!rc && order_in)
+        rc = validate_object_id("--order", order_in, a->order, sizeof a->order, err);
+    if (!rc && vehicle_in)
+        rc = vehicle_arg(vehicle_in, a->vehicle, sizeof a->vehicle, err);
+    if (!rc && location)
+        rc = validate_coordinates("--location", location, &a->lat, &a->lng, err);
+    if (!rc && nfiles > ATTACH_MAX_PER_TICKET)
+        rc = err_set(err, CH_USAGE, "too_many_attachments", "--attach",
+                     _("at most %d attachments per ticket (got %d)"), ATTACH_MAX_PER_TICKET,
+                     nfiles);
+    return rc;
+}
+
+static int report_validate(const struct parsed *p, struct ch_error *err)
+{
+    struct report_args a;
+    return report_args(p, &a, err);
+}
+
 static int report_exec(struct session *s, const struct parsed *p)
 {
     const struct command *c = &cmd_report;
     struct ch_error err;
     err_clear(&err);
-    char category[32], order[80], vehicle[80], summary[160];
-    double lat = 0, lng = 0;
+    char summary[160];
+    struct report_args a = {{0}, {0}, {0}, 0, 0};
+    const char *category = a.category, *order = a.order, *vehicle = a.vehicle;
     const char *priority = arg_str(c, p, "priority");
     const char *order_in = arg_str(c, p, "order"), *vehicle_in = arg_str(c, p, "vehicle");
     const char *location = arg_str(c, p, "location");
@@ -348,28 +393,7 @@ static int report_exec(struct session *s, const struct parsed *p)
     int nfiles = arg_multi(c, p, "attach", &files);
     int rc = 0;
 
-    if (normalize_input(p->pos[0], category, sizeof category) != 0 ||
-        !one_of(category, categories)) {
-        err_set(&err, CH_USAGE, "invalid_category", "CATEGORY", _("unknown category '%s'"),
-                p->pos[0]);
-        err_hint(&err, _("one of: vehicle, billing, account, app, cleanliness, accident, "
-                         "complaint, feedback, other"));
-        return session_report(s, &err);
-    }
-    if (priority && !one_of(priority, priorities))
-        rc = err_set(&err, CH_USAGE, "invalid_priority", "--priority",
-                     _("'%s' is not one of low, normal, high, emergency"), priority);
-    if (!rc && order_in)
-        rc = validate_object_id("--order", order_in, order, sizeof order, &err);
-    if (!rc && vehicle_in)
-        rc = vehicle_arg(vehicle_in, vehicle, sizeof vehicle, &err);
-    if (!rc && location)
-        rc = validate_coordinates("--location", location, &lat, &lng, &err);
-    if (!rc && nfiles > ATTACH_MAX_PER_TICKET)
-        rc = err_set(&err, CH_USAGE, "too_many_attachments", "--attach",
-                     _("at most %d attachments per ticket (got %d)"), ATTACH_MAX_PER_TICKET,
-                     nfiles);
-    if (rc)
+    if ((rc = report_args(p, &a, &err)))
         return session_report(s, &err);
 
     /* Files are checked before the message is asked for: no typing a report twice. */
@@ -400,8 +424,8 @@ static int report_exec(struct session *s, const struct parsed *p)
         cJSON_AddStringToObject(body, "vehicle_id", vehicle);
     if (location) {
         cJSON *loc = cJSON_AddObjectToObject(body, "location");
-        cJSON_AddNumberToObject(loc, "lat", lat);
-        cJSON_AddNumberToObject(loc, "lng", lng);
+        cJSON_AddNumberToObject(loc, "lat", a.lat);
+        cJSON_AddNumberToObject(loc, "lng", a.lng);
     }
     char key[37];
     http_new_idempotency_key(key);
@@ -467,4 +491,5 @@ const struct command cmd_report = {
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
     .exec = report_exec,
+    .validate = report_validate,
 };

@@ -53,6 +53,30 @@ static int ticket_id_arg(const char *in, char *out, size_t outsz, struct ch_erro
 
 /* ---- list ---------------------------------------------------------------------------------- */
 
+/* --status and --limit, checked before anything else. */
+static int list_args(const struct parsed *p, long *limit, struct ch_error *err)
+{
+    const struct command *c = &cmd_ticket_list;
+    const char *status = arg_str(c, p, "status"), *limit_in = arg_str(c, p, "limit");
+    if (status) {
+        bool ok = false;
+        for (const char *const *v = statuses; *v; v++)
+            ok |= strcmp(*v, status) == 0;
+        if (!ok)
+            return err_set(err, CH_USAGE, "invalid_status", "--status",
+                           _("'%s' is not one of open, in_progress, waiting_customer, resolved, "
+                             "closed"),
+                           status);
+    }
+    return limit_in ? validate_int("--limit", limit_in, 1, LIST_PAGE_MAX, limit, err) : 0;
+}
+
+static int ticket_list_validate(const struct parsed *p, struct ch_error *err)
+{
+    long limit;
+    return list_args(p, &limit, err);
+}
+
 static int ticket_list_exec(struct session *s, const struct parsed *p)
 {
     const struct command *c = &cmd_ticket_list;
@@ -62,19 +86,9 @@ static int ticket_list_exec(struct session *s, const struct parsed *p)
     struct ch_error err;
     struct http_client *http;
     err_clear(&err);
-    int rc = 0;
-    if (status) {
-        bool ok = false;
-        for (const char *const *v = statuses; *v; v++)
-            ok |= strcmp(*v, status) == 0;
-        if (!ok)
-            rc = err_set(&err, CH_USAGE, "invalid_status", "--status",
-                         _("'%s' is not one of open, in_progress, waiting_customer, resolved, "
-                           "closed"),
-                         status);
-    }
-    if (!rc && limit_in)
-        rc = validate_int("--limit", limit_in, 1, LIST_PAGE_MAX, &limit, &err);
+    (void)status;
+    (void)limit_in;
+    int rc = list_args(p, &limit, &err);
     if (!rc)
         rc = session_http(s, &http, &err);
     if (rc)
@@ -228,6 +242,13 @@ static void print_ticket(struct session *s, const cJSON *t)
     }
 }
 
+/* ID: show. */
+static int ticket_show_validate(const struct parsed *p, struct ch_error *err)
+{
+    char id[80];
+    return ticket_id_arg(p->pos[0], id, sizeof id, err);
+}
+
 static int ticket_show_exec(struct session *s, const struct parsed *p)
 {
     char id[80];
@@ -289,6 +310,31 @@ static void ticket_path(const char *id, const char *tail, struct buf *out)
     buf_puts(out, tail);
 }
 
+/* ID and --message, checked before anything else. */
+static int comment_args(const struct parsed *p, char *id, size_t idsz, struct ch_error *err)
+{
+    const char *message = arg_str(&cmd_ticket_comment, p, "message");
+    int rc = ticket_id_arg(p->pos[0], id, idsz, err);
+    long chars = message ? utf8_chars(message) : 0;
+    if (!rc && (!message || chars == 0))
+        rc = err_set(err, CH_USAGE, "message_required", "--message",
+                     _("a non-empty --message TEXT is required"));
+    else if (!rc && chars < 0)
+        rc = err_set(err, CH_USAGE, "invalid_message", "--message",
+                     _("the message is not valid UTF-8"));
+    else if (!rc && chars > TICKET_MESSAGE_MAX)
+        rc = err_set(err, CH_USAGE, "message_too_long", "--message",
+                     _("the message has %ld characters; the service takes at most %d"), chars,
+                     TICKET_MESSAGE_MAX);
+    return rc;
+}
+
+static int ticket_comment_validate(const struct parsed *p, struct ch_error *err)
+{
+    char id[80];
+    return comment_args(p, id, sizeof id, err);
+}
+
 static int ticket_comment_exec(struct session *s, const struct parsed *p)
 {
     const struct command *c = &cmd_ticket_comment;
@@ -296,18 +342,7 @@ static int ticket_comment_exec(struct session *s, const struct parsed *p)
     char id[80], summary[160];
     struct ch_error err;
     err_clear(&err);
-    int rc = ticket_id_arg(p->pos[0], id, sizeof id, &err);
-    long chars = message ? utf8_chars(message) : 0;
-    if (!rc && (!message || chars == 0))
-        rc = err_set(&err, CH_USAGE, "message_required", "--message",
-                     _("a non-empty --message TEXT is required"));
-    else if (!rc && chars < 0)
-        rc = err_set(&err, CH_USAGE, "invalid_message", "--message",
-                     _("the message is not valid UTF-8"));
-    else if (!rc && chars > TICKET_MESSAGE_MAX)
-        rc = err_set(&err, CH_USAGE, "message_too_long", "--message",
-                     _("the message has %ld characters; the service takes at most %d"), chars,
-                     TICKET_MESSAGE_MAX);
+    int rc = comment_args(p, id, sizeof id, &err);
     if (rc)
         return session_report(s, &err);
     cJSON *body = cJSON_CreateObject(), *answer = NULL;
@@ -328,17 +363,31 @@ static int ticket_comment_exec(struct session *s, const struct parsed *p)
     return CH_OK;
 }
 
+/* ID and how many FILEs (the files themselves are checked when read). */
+static int attach_args(const struct parsed *p, char *id, size_t idsz, struct ch_error *err)
+{
+    int rc = ticket_id_arg(p->pos[0], id, idsz, err);
+    int nfiles = p->npos - 1;
+    if (!rc && nfiles > ATTACH_MAX_PER_TICKET)
+        rc = err_set(err, CH_USAGE, "too_many_attachments", "FILE",
+                     _("at most %d attachments per ticket (got %d)"), ATTACH_MAX_PER_TICKET,
+                     nfiles);
+    return rc;
+}
+
+static int ticket_attach_validate(const struct parsed *p, struct ch_error *err)
+{
+    char id[80];
+    return attach_args(p, id, sizeof id, err);
+}
+
 static int ticket_attach_exec(struct session *s, const struct parsed *p)
 {
     char id[80], summary[160];
     struct ch_error err;
     err_clear(&err);
-    int rc = ticket_id_arg(p->pos[0], id, sizeof id, &err);
+    int rc = attach_args(p, id, sizeof id, &err);
     int nfiles = p->npos - 1;
-    if (!rc && nfiles > ATTACH_MAX_PER_TICKET)
-        rc = err_set(&err, CH_USAGE, "too_many_attachments", "FILE",
-                     _("at most %d attachments per ticket (got %d)"), ATTACH_MAX_PER_TICKET,
-                     nfiles);
     if (rc)
         return session_report(s, &err);
     const char *files[ATTACH_MAX_PER_TICKET + 1] = {0};
@@ -368,6 +417,35 @@ static int ticket_attach_exec(struct session *s, const struct parsed *p)
     return CH_OK;
 }
 
+/* ID, --score and --comment, checked before anything else. */
+static int rate_args(const struct parsed *p, char *id, size_t idsz, long *score,
+                     struct ch_error *err)
+{
+    const struct command *c = &cmd_ticket_rate;
+    const char *comment = arg_str(c, p, "comment");
+    int rc = ticket_id_arg(p->pos[0], id, idsz, err);
+    if (!rc) {
+        const char *score_in = arg_str(c, p, "score");
+        if (!score_in)
+            rc = err_set(err, CH_USAGE, "score_required", "--score",
+                         _("--score 1..5 is required"));
+        else
+            rc = validate_int("--score", score_in, 1, 5, score, err);
+    }
+    if (!rc && comment && (utf8_chars(comment) < 0 || utf8_chars(comment) > RATING_COMMENT_MAX))
+        rc = err_set(err, CH_USAGE, "invalid_comment", "--comment",
+                     _("the comment must be valid UTF-8 of at most %d characters"),
+                     RATING_COMMENT_MAX);
+    return rc;
+}
+
+static int ticket_rate_validate(const struct parsed *p, struct ch_error *err)
+{
+    char id[80];
+    long score;
+    return rate_args(p, id, sizeof id, &score, err);
+}
+
 static int ticket_rate_exec(struct session *s, const struct parsed *p)
 {
     const struct command *c = &cmd_ticket_rate;
@@ -376,19 +454,7 @@ static int ticket_rate_exec(struct session *s, const struct parsed *p)
     long score = 0;
     struct ch_error err;
     err_clear(&err);
-    int rc = ticket_id_arg(p->pos[0], id, sizeof id, &err);
-    if (!rc) {
-        const char *score_in = arg_str(c, p, "score");
-        if (!score_in)
-            rc = err_set(&err, CH_USAGE, "score_required", "--score",
-                         _("--score 1..5 is required"));
-        else
-            rc = validate_int("--score", score_in, 1, 5, &score, &err);
-    }
-    if (!rc && comment && (utf8_chars(comment) < 0 || utf8_chars(comment) > RATING_COMMENT_MAX))
-        rc = err_set(&err, CH_USAGE, "invalid_comment", "--comment",
-                     _("the comment must be valid UTF-8 of at most %d characters"),
-                     RATING_COMMENT_MAX);
+    int rc = rate_args(p, id, sizeof id, &score, &err);
     if (rc)
         return session_report(s, &err);
     cJSON *body = cJSON_CreateObject(), *answer = NULL;
@@ -441,7 +507,7 @@ static const struct command cmd_ticket_list = {
     .description = N_("Lists tickets with status, priority, category and SLA due time (overdue "
                       "ones marked). Customers see their own tickets, staff all of them."),
     .opts = list_opts, .min_args = 0, .max_args = 0,
-    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_list_exec,
+    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_list_exec, .validate = ticket_list_validate,
 };
 
 static const struct command cmd_ticket_show = {
@@ -450,7 +516,7 @@ static const struct command cmd_ticket_show = {
     .summary = N_("one ticket: status, SLA, attachments, rating and history"),
     .description = NULL,
     .opts = NULL, .min_args = 1, .max_args = 1,
-    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_show_exec,
+    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_show_exec, .validate = ticket_show_validate,
 };
 
 static const struct command cmd_ticket_comment = {
@@ -460,7 +526,7 @@ static const struct command cmd_ticket_comment = {
     .description = N_("Adds a comment. A customer's comment brings a resolved ticket back to "
                       "open. Saved to the outbox (exit 10) when the service cannot be reached."),
     .opts = comment_opts, .min_args = 1, .max_args = 1,
-    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_comment_exec,
+    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_comment_exec, .validate = ticket_comment_validate,
 };
 
 static const struct command cmd_ticket_attach = {
@@ -472,7 +538,7 @@ static const struct command cmd_ticket_attach = {
                       "progress on stderr for large files. Saved to the outbox (exit 10) when the "
                       "service cannot be reached."),
     .opts = NULL, .min_args = 2, .max_args = 1 + ATTACH_MAX_PER_TICKET,
-    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_attach_exec,
+    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_attach_exec, .validate = ticket_attach_validate,
 };
 
 static const struct command cmd_ticket_rate = {
@@ -483,7 +549,7 @@ static const struct command cmd_ticket_rate = {
                       "per ticket, by the customer who filed it. Saved to the outbox (exit 10) "
                       "when the service cannot be reached."),
     .opts = rate_opts, .min_args = 1, .max_args = 1,
-    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_rate_exec,
+    .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK, .exec = ticket_rate_exec, .validate = ticket_rate_validate,
 };
 
 extern const struct command cmd_ticket_qr, cmd_ticket_verify; /* cmd_pass.c */

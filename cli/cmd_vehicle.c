@@ -9,6 +9,7 @@
 #include "session.h"
 #include "i18n.h"
 #include "core/api.h"
+#include "core/identity.h"
 #include "core/batch.h"
 #include "batch_run.h"
 #include "core/buf.h"
@@ -219,30 +220,43 @@ static int show_batch(struct session *s, const char *file, int parallel)
     return batch_run(s, file, parallel, &ops, NULL);
 }
 
+/* PLATE|ID or --batch FILE, and --parallel: checked before anything else. */
+static int show_args(const struct parsed *p, int *parallel, char *target, size_t targetsz,
+                     struct ch_error *err)
+{
+    const char *batch = arg_str(&cmd_vehicle_show, p, "batch");
+    const char *par = arg_str(&cmd_vehicle_show, p, "parallel");
+    if ((batch != NULL) == (p->npos > 0))
+        return err_set(err, CH_USAGE, "usage", "vehicle show", "%s",
+                       batch ? _("give PLATE|ID or --batch FILE, not both")
+                             : _("missing argument: PLATE|ID (or --batch FILE)"));
+    if (par && !batch)
+        return err_set(err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
+    if (batch_parallel_arg(par, parallel, err))
+        return CH_USAGE;
+    if (!batch)
+        return vehicle_parse_target("PLATE|ID", p->pos[0], target, targetsz, NULL, err);
+    return 0;
+}
+
+static int show_validate(const struct parsed *p, struct ch_error *err)
+{
+    int parallel;
+    char target[VEHICLE_KEY_MAX];
+    return show_args(p, &parallel, target, sizeof target, err);
+}
+
 static int show_exec(struct session *s, const struct parsed *p)
 {
     struct ch_error err;
     err_clear(&err);
     const char *batch = arg_str(&cmd_vehicle_show, p, "batch");
-    const char *par = arg_str(&cmd_vehicle_show, p, "parallel");
     int parallel;
-    if ((batch != NULL) == (p->npos > 0)) {
-        err_set(&err, CH_USAGE, "usage", "vehicle show",
-                batch ? _("give PLATE|ID or --batch FILE, not both")
-                      : _("missing argument: PLATE|ID (or --batch FILE)"));
-        return session_report(s, &err);
-    }
-    if (par && !batch) {
-        err_set(&err, CH_USAGE, "usage", "--parallel", _("--parallel goes with --batch FILE"));
-        return session_report(s, &err);
-    }
-    if (batch_parallel_arg(par, &parallel, &err))
+    char target[VEHICLE_KEY_MAX];
+    if (show_args(p, &parallel, target, sizeof target, &err))
         return session_report(s, &err);
     if (batch)
         return show_batch(s, batch, parallel);
-    char target[VEHICLE_KEY_MAX];
-    if (vehicle_parse_target("PLATE|ID", p->pos[0], target, sizeof target, NULL, &err))
-        return session_report(s, &err);
     struct http_client *http;
     cJSON *v = NULL;
     if (session_http(s, &http, &err) || vehicle_get(http, target, &v, &err))
@@ -440,11 +454,10 @@ static int caller_role(struct session *s, struct http_client *http, bool may_ask
     }
     if (!may_ask)
         return 0;
-    cJSON *who = NULL;
-    int rc = api_get(http, "/v1/auth/whoami", _("who am I"), &who, err);
+    struct identity who;
+    int rc = api_whoami(http, _("who am I"), &who, NULL, err);
     if (!rc)
-        snprintf(role, rolesz, "%s", json_str(who, "role", ""));
-    cJSON_Delete(who);
+        snprintf(role, rolesz, "%s", identity_role_name(who.role));
     return rc;
 }
 
@@ -657,6 +670,16 @@ static int run_vcmd(struct session *s, const struct parsed *p, const struct vcmd
     return rc;
 }
 
+static int vcmd_validate(const struct parsed *p, const struct vcmd *vc, struct ch_error *err)
+{
+    struct vargs a;
+    return check_args(vc->cmd, p, &a, err);
+}
+
+static int unlock_validate(const struct parsed *p, struct ch_error *e) { return vcmd_validate(p, &vcmds[0], e); }
+static int lock_validate(const struct parsed *p, struct ch_error *e) { return vcmd_validate(p, &vcmds[1], e); }
+static int honk_validate(const struct parsed *p, struct ch_error *e) { return vcmd_validate(p, &vcmds[2], e); }
+static int flash_validate(const struct parsed *p, struct ch_error *e) { return vcmd_validate(p, &vcmds[3], e); }
 static int unlock_exec(struct session *s, const struct parsed *p) { return run_vcmd(s, p, &vcmds[0]); }
 static int lock_exec(struct session *s, const struct parsed *p) { return run_vcmd(s, p, &vcmds[1]); }
 static int honk_exec(struct session *s, const struct parsed *p) { return run_vcmd(s, p, &vcmds[2]); }
@@ -703,7 +726,7 @@ const struct command cmd_unlock = {
     .min_args = 1,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK | CMD_CONFIRMS,
-    .exec = unlock_exec,
+    .exec = unlock_exec, .validate = unlock_validate,
 };
 
 const struct command cmd_lock = {
@@ -716,7 +739,7 @@ const struct command cmd_lock = {
     .min_args = 1,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK | CMD_CONFIRMS,
-    .exec = lock_exec,
+    .exec = lock_exec, .validate = lock_validate,
 };
 
 static const struct opt show_opts[] = {
@@ -740,7 +763,7 @@ static const struct command cmd_vehicle_show = {
     .min_args = 0,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = show_exec,
+    .exec = show_exec, .validate = show_validate,
 };
 
 static const struct command cmd_vehicle_honk = {
@@ -753,7 +776,7 @@ static const struct command cmd_vehicle_honk = {
     .min_args = 1,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = honk_exec,
+    .exec = honk_exec, .validate = honk_validate,
 };
 
 static const struct command cmd_vehicle_flash = {
@@ -766,7 +789,7 @@ static const struct command cmd_vehicle_flash = {
     .min_args = 1,
     .max_args = 1,
     .flags = CMD_NEEDS_AUTH | CMD_NEEDS_NETWORK,
-    .exec = flash_exec,
+    .exec = flash_exec, .validate = flash_validate,
 };
 
 static const struct command *const vehicle_subs[] = { &cmd_vehicle_show, &cmd_vehicle_honk,

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 struct session;
+struct ch_error;
 
 enum opt_type {
     OPT_FLAG,       /* --yes */
@@ -32,6 +33,10 @@ struct opt {
 #define CMD_CONFIRMS       0x04u  /* asks before acting: honours --yes / --no-input */
 #define CMD_HIDDEN         0x08u  /* not in --help or completion (`__complete`) */
 #define CMD_NO_CONFIG      0x10u  /* runs without reading config/credentials (--version, completion) */
+#define CMD_SAFETY         0x20u  /* safety and support information: what needs no service is
+                                   * printed whatever the config, environment, profile or
+                                   * credential say; a problem with them is reported after it
+                                   * (emergency, contact, checklist) */
 
 #define MAX_OPTS 24
 #define MAX_MULTI 16
@@ -57,6 +62,14 @@ struct command {
     unsigned flags;                 /* CMD_* */
     int (*exec)(struct session *s, const struct parsed *p);   /* NULL for groups */
     const struct command *const *subs;  /* NULL-terminated subcommands for groups, or NULL */
+    /* The checks of the command line that need no config, credential or service (cli.md
+     * "Input validation"): the dispatcher runs them before any of those, so bad input is
+     * exit 2 whether or not anyone is logged in, and no request is sent. 0, or CH_USAGE with
+     * err naming the field. NULL when the table's choices and argument counts say it all. */
+    int (*validate)(const struct parsed *p, struct ch_error *err);
+    /* CMD_SAFETY commands: what is printed first, before the config is read (the emergency
+     * guidance), or NULL. */
+    void (*preface)(struct session *s, const struct parsed *p);
 };
 
 /* The top-level table (NULL-terminated). */

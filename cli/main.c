@@ -541,6 +541,35 @@ static void shell_http_borrow(struct session *s, struct session *shared)
     shared->http = NULL;
 }
 
+/* The CMD_SAFETY command this command line runs (not for --help), or NULL. */
+static const struct command *safety_command(const struct cmdline *cl)
+{
+    const struct command *c = cl->top ? cmdline_cmd(cl) : NULL;
+    if (!c || !c->exec || !(c->flags & CMD_SAFETY) || cl->err_is_command || cl->g.count[G_HELP])
+        return NULL;
+    return c;
+}
+
+/* After a setup problem: built-in defaults, no credential, no HTTP client; the problem is
+ * kept for the command to report after what it can print. */
+static void session_without_service(struct session *s, const struct ch_error *problem)
+{
+    struct ch_error scratch;
+    if (s->http)
+        http_client_free(s->http);
+    s->http = NULL;
+    if (s->have_cred)
+        credential_free(&s->cred);
+    s->have_cred = false;
+    config_free(&s->cfg);
+    config_init(&s->cfg);
+    config_defaults(&s->cfg);
+    if (paths_resolve(&s->paths, &scratch))
+        memset(&s->paths, 0, sizeof s->paths);
+    s->setup_problem = *problem;
+    s->no_service = true;
+}
+
 static int dispatch(struct cmdline *cl, struct session *shared)
 {
     struct session s;
@@ -551,6 +580,11 @@ static int dispatch(struct cmdline *cl, struct session *shared)
     session_basics(&s, cl);
     s.in_shell = shared != NULL;
 
+    /* Safety first: the emergency guidance comes out before anything that could fail or
+     * wait, even a mistyped option of the same command line. */
+    const struct command *safety = safety_command(cl);
+    if (safety && safety->preface)
+        safety->preface(&s, &cl->p);
     if (cl->err.exit_code && (cl->err_is_command || !cl->g.count[G_HELP]))
         return session_report(&s, &cl->err);
     if (cl->g.count[G_HELP]) {
@@ -587,16 +621,25 @@ static int dispatch(struct cmdline *cl, struct session *shared)
                  c->synopsis ? c->synopsis : "");
         return session_report(&s, &err);
     }
+    /* Input first (cli.md "Input validation"): before the config, the credential and any
+     * request, so bad input is exit 2 whoever is logged in. */
+    if (c->validate && c->validate(&cl->p, &err))
+        return session_report(&s, &err);
 
     int rc = session_configure(&s, cl, !(c->flags & CMD_NO_CONFIG), &err);
     if (!rc)
         shell_http_borrow(&s, shared);
     if (!rc)
         rc = run_needs(&s, cl, c, &err);
-    if (rc)
-        rc = session_report(&s, &err);
-    else
+    if (rc && safety) {
+        /* What needs no service still runs; the command reports the problem after it. */
+        session_without_service(&s, &err);
         rc = c->exec(&s, &cl->p);
+    } else if (rc) {
+        rc = session_report(&s, &err);
+    } else {
+        rc = c->exec(&s, &cl->p);
+    }
     if (rc == CH_OK && !(c->flags & (CMD_HIDDEN | CMD_NO_CONFIG)) && strcmp(cl->top->name, "outbox"))
         outbox_mention_pending(&s);   /* "N requests wait in the outbox" on stderr */
     if (shared && !shared->http) {   /* the shell keeps the connection for the next command */

@@ -27,6 +27,10 @@ struct session {
     bool have_cred;
     struct http_client *http;      /* created on first use, reused (shell: across commands) */
     bool in_shell;
+    /* CMD_SAFETY commands after a config, environment, profile or credential problem: run
+     * only what needs no service, then report setup_problem (see main.c dispatch). */
+    bool no_service;
+    struct ch_error setup_problem;
 };
 
 /* The HTTP client, created on first use from cfg (+ token when loaded). */
