@@ -532,8 +532,12 @@ static void check_tls(struct doctor *d)
     fetch_meta(d);
     if (d->meta_rc && strcmp(d->meta_err.code, "tls") == 0) {
         break_path(d, "tls", "%s", _("the TLS handshake failed"));
+        /* The network layer names the check that failed and its fix; the generic words
+         * only when it had none. */
         report(d, "tls", ST_FAIL,
-               _("check the server's certificate and its host name; for a private CA pass --cacert FILE"),
+               d->meta_err.hint[0]
+                   ? d->meta_err.hint
+                   : _("check the server's certificate and its host name; for a private CA pass --cacert FILE"),
                "%s", d->meta_err.message);
         return;
     }

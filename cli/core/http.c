@@ -42,6 +42,7 @@ struct try_state {
     int is_head;
     long long content_length;     /* -1 when not announced */
     long new_connections;         /* connections this try opened (0: one was reused) */
+    long ssl_verify;              /* CURLINFO_SSL_VERIFYRESULT: OpenSSL's X509_V_ERR_* code */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -546,6 +547,8 @@ static void end_try(CURL *h, struct try_state *st, struct curl_slist *headers, c
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
     st->resp->status = status;
     st->new_connections = connects;
+    st->ssl_verify = 0;
+    curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &st->ssl_verify);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     if (mime) {
@@ -646,8 +649,89 @@ static int wait_ms(double ms)
 
 /* ---- errors ---- */
 
+/* Which check of a certificate failed: OpenSSL's verify result when the backend gives one
+ * (X509_V_ERR_* numbers), else curl's words (its own host name check reports no code). Each
+ * comes with the one fix that helps. */
+enum tls_check { TLS_OTHER, TLS_UNKNOWN_CA, TLS_WRONG_NAME, TLS_EXPIRED, TLS_NOT_YET_VALID,
+                 TLS_REVOKED };
+
+static enum tls_check tls_check_of(long verify, const char *detail)
+{
+    switch (verify) {
+    case 2: case 18: case 19: case 20: case 21: case 24: case 27: case 28:
+        return TLS_UNKNOWN_CA;
+    case 9:
+        return TLS_NOT_YET_VALID;
+    case 10:
+        return TLS_EXPIRED;
+    case 23:
+        return TLS_REVOKED;
+    case 62: case 64:
+        return TLS_WRONG_NAME;
+    default:
+        break;
+    }
+    if (strstr(detail, "subject name") || strstr(detail, "host name") ||
+        strstr(detail, "hostname"))
+        return TLS_WRONG_NAME;
+    if (strstr(detail, "self-signed") || strstr(detail, "self signed") ||
+        strstr(detail, "issuer") || strstr(detail, "unknown ca"))
+        return TLS_UNKNOWN_CA;
+    if (strstr(detail, "expired"))
+        return TLS_EXPIRED;
+    if (strstr(detail, "not yet valid"))
+        return TLS_NOT_YET_VALID;
+    if (strstr(detail, "revoked"))
+        return TLS_REVOKED;
+    return TLS_OTHER;
+}
+
+static int tls_error(struct http_client *c, long verify, const char *detail,
+                     struct ch_error *err)
+{
+    if (strncmp(detail, "SSL certificate problem: ", 25) == 0)
+        detail += 25;   /* curl says it already; say it once */
+    else if (strncmp(detail, "SSL: ", 5) == 0)
+        detail += 5;
+    switch (tls_check_of(verify, detail)) {
+    case TLS_UNKNOWN_CA:
+        err_set(err, CH_NETWORK, "tls", NULL,
+                "TLS certificate problem (unknown issuer): %s", detail);
+        err_hint(err, "if %s uses a private CA, pass --cacert FILE or set 'cacert = FILE' in "
+                      "the profile's section of the config file", c->host);
+        break;
+    case TLS_WRONG_NAME:
+        err_set(err, CH_NETWORK, "tls", NULL,
+                "TLS certificate problem (wrong host name): %s", detail);
+        err_hint(err, "use the host name the certificate was made for in --api-url (or "
+                      "api_url in the profile); --cacert does not change this check");
+        break;
+    case TLS_EXPIRED:
+        err_set(err, CH_NETWORK, "tls", NULL, "TLS certificate problem (expired): %s", detail);
+        err_hint(err, "check this machine's date and time; if they are right, the service's "
+                      "certificate must be renewed by its operator");
+        break;
+    case TLS_NOT_YET_VALID:
+        err_set(err, CH_NETWORK, "tls", NULL,
+                "TLS certificate problem (not valid yet): %s", detail);
+        err_hint(err, "check this machine's date and time; if they are right, the service's "
+                      "certificate must be renewed by its operator");
+        break;
+    case TLS_REVOKED:
+        err_set(err, CH_NETWORK, "tls", NULL, "TLS certificate problem (revoked): %s", detail);
+        err_hint(err, "do not use this service until its operator replaces the certificate");
+        break;
+    case TLS_OTHER:
+        err_set(err, CH_NETWORK, "tls", NULL, "TLS certificate problem: %s", detail);
+        err_hint(err, "for a private CA pass --cacert FILE or set 'cacert = FILE' in the "
+                      "profile's section of the config file");
+        break;
+    }
+    return CH_NETWORK;
+}
+
 static int network_error(struct http_client *c, const char *errbuf, CURLcode rc,
-                         double elapsed_ms, struct ch_error *err)
+                         long ssl_verify, double elapsed_ms, struct ch_error *err)
 {
     const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     switch (rc) {
@@ -671,9 +755,7 @@ static int network_error(struct http_client *c, const char *errbuf, CURLcode rc,
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-        if (strncmp(detail, "SSL certificate problem: ", 25) == 0)
-            detail += 25;   /* curl says it already; say it once */
-        return err_set(err, CH_NETWORK, "tls", NULL, "TLS certificate problem: %s", detail);
+        return tls_error(c, ssl_verify, detail, err);
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
@@ -789,7 +871,7 @@ static struct verdict judge_try(struct http_client *c, const struct http_request
                            "the response was cut short (got %zu of %lld bytes)", resp->body.len,
                            st->content_length);
         else
-            v.rc = network_error(c, errbuf, cc, t1 - start, err);
+            v.rc = network_error(c, errbuf, cc, st->ssl_verify, t1 - start, err);
         trace_line(c, "< error after %.0f ms: %s", t1 - t0, err ? err->message : "");
         if (!can_retry || !curl_retryable(cc) || left <= 0)
             return v;
@@ -871,7 +953,7 @@ int http_perform(struct http_client *c, const struct http_request *req,
             break;
         }
         response_reset_try(resp);
-        struct try_state st = { resp, 0, strcmp(method, "HEAD") == 0, -1, 0 };
+        struct try_state st = { resp, 0, strcmp(method, "HEAD") == 0, -1, 0, 0 };
         double t0 = now_ms();
         trace_request(c, req, url.data, attempt);
         CURLcode cc = perform_once(c, req, url.data, deadline - t0, &st);
@@ -1056,7 +1138,7 @@ static void start_try(struct http_multi *m, struct xfer *x)
         return;
     }
     response_reset_try(&x->resp);
-    x->st = (struct try_state){ &x->resp, 0, strcmp(x->method, "HEAD") == 0, -1, 0 };
+    x->st = (struct try_state){ &x->resp, 0, strcmp(x->method, "HEAD") == 0, -1, 0, 0 };
     x->h = m->npool > 0 ? m->pool[--m->npool] : curl_easy_init();
     x->t0 = t;
     trace_request(m->c, &x->req, x->url.data, x->attempt);
@@ -1079,7 +1161,7 @@ static void start_try(struct http_multi *m, struct xfer *x)
         give_back_handle(m, x->h);
         x->h = NULL;
     }
-    x->rc = network_error(m->c, x->errbuf, cc, 0, &x->err);
+    x->rc = network_error(m->c, x->errbuf, cc, 0, 0, &x->err);
     finish(m, x);
 }
 

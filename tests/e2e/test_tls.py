@@ -1,8 +1,9 @@
-"""TLS (issue 10): the reference service over HTTPS with certificates made here with openssl.
+"""TLS: the reference service over HTTPS with certificates made here with openssl.
 carhelp refuses a self-signed certificate by default (exit 6, naming the problem), trusts it
 with --cacert, CARHELP_CACERT or the config's cacert, refuses a trusted certificate made for
-another host name, and refuses plain http:// to any host that is not loopback before it opens
-a connection (exit 2). doctor reports a failed TLS check as a FAIL line."""
+another host name or used out of its dates, on every command naming the check that failed and
+its fix, and refuses plain http:// to any host that is not loopback before it opens a
+connection (exit 2). doctor reports a failed TLS check as a FAIL line."""
 import json
 import shutil
 import socket
@@ -16,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
 import chtest  # noqa: E402
+from test_i18n import zh_locale  # noqa: E402,F401
 
 CUSTOMER = ("13800138000", "246810")
 ORDER = "ord_20261101_0001"
@@ -76,7 +78,7 @@ def test_self_signed_certificate_is_refused_by_default(tmp_path, https):
     assert r.returncode == 6, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("carhelp: ")]
     assert len(lines) == 1, r.stderr
-    assert "TLS certificate problem: self-signed certificate" in lines[0]
+    assert "TLS certificate problem (unknown issuer): self-signed certificate" in lines[0]
     time.sleep(0.2)
     assert len(requests_logged(https)) == before, "no request got past the handshake"
 
@@ -224,3 +226,115 @@ def test_plain_http_on_loopback_is_allowed(tmp_path, url):
     r = cli(tmp_path, url.format(port=port), "order", "show", ORDER, CARHELP_TOKEN="x" * 40,
             CARHELP_RETRIES=0)
     assert r.returncode == 6, r.stderr
+
+
+# ---- every command names the check that failed and its fix ------------------------------------
+
+def make_dated_cert(folder, name, start, end):
+    """A self-signed certificate for localhost and 127.0.0.1 valid only from `start` to `end`
+    (YYYYMMDDHHMMSSZ): `openssl ca` is the tool that sets both dates."""
+    d = folder / name
+    d.mkdir()
+    (d / "index.txt").write_text("")
+    (d / "serial").write_text("01\n")
+    (d / "ca.cnf").write_text(
+        f"[ca]\ndefault_ca = d\n[d]\ndatabase = {d}/index.txt\nnew_certs_dir = {d}\n"
+        f"serial = {d}/serial\ndefault_md = sha256\npolicy = p\ncopy_extensions = copy\n"
+        "[p]\ncommonName = supplied\n")
+    key, csr, cert = d / "key.pem", d / "req.csr", d / "cert.pem"
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "ca", "-config", str(d / "ca.cnf"), "-selfsign", "-keyfile",
+                    str(key), "-in", str(csr), "-startdate", start, "-enddate", end, "-batch",
+                    "-notext", "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory):
+    """Two services: one whose certificate expired in 2020, one whose starts in 2099."""
+    d = tmp_path_factory.mktemp("dated")
+    out = {}
+    for name, start, end in [("expired", "20200101000000Z", "20200102000000Z"),
+                             ("future", "20991231000000Z", "21000101000000Z")]:
+        cert, key = make_dated_cert(d, name, start, end)
+        out[name] = (chtest.Server("--tls-cert", str(cert), "--tls-key", str(key)), cert)
+    yield out
+    for srv, _ in out.values():
+        srv.stop()
+
+
+TOKEN = "x" * 40
+COMMANDS = [("order", "list"), ("ticket", "list"), ("account", "show"),
+            ("unlock", "京AD12345", "--yes")]
+
+
+def refusal(r):
+    """The one error line and its hint of a refused handshake."""
+    lines = r.stderr.splitlines()
+    errs = [ln for ln in lines if ln.startswith("carhelp: ")]
+    hints = [ln for ln in lines if ln.startswith("hint: ")]
+    assert len(errs) == 1 and len(hints) == 1, r.stderr
+    return errs[0], hints[0]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: "-".join(a[:1]))
+def test_an_unknown_issuer_is_named_with_the_cacert_fix_on_every_command(tmp_path, https, args):
+    before = len(requests_logged(https))
+    r = cli(tmp_path, https.url, *args, CARHELP_TOKEN=TOKEN)
+    assert r.returncode == 6, r.stderr
+    err, hint = refusal(r)
+    assert "TLS certificate problem (unknown issuer): self-signed certificate" in err, err
+    assert "--cacert FILE" in hint and "cacert = FILE" in hint, hint
+    time.sleep(0.2)
+    assert len(requests_logged(https)) == before, "no request got past the handshake"
+
+
+@pytest.mark.parametrize("args", COMMANDS[:2], ids=lambda a: "-".join(a[:1]))
+def test_a_wrong_host_name_is_named_with_the_api_url_fix(tmp_path, wrong_host, certs, args):
+    r = cli(tmp_path, wrong_host.url, "--cacert", str(certs["wrong"][0]), *args,
+            CARHELP_TOKEN=TOKEN)
+    assert r.returncode == 6, r.stderr
+    err, hint = refusal(r)
+    assert "TLS certificate problem (wrong host name)" in err and "'127.0.0.1'" in err, err
+    assert "--api-url" in hint and "--cacert does not change" in hint, hint
+
+
+@pytest.mark.parametrize("which,check", [("expired", "expired"), ("future", "not valid yet")])
+def test_a_certificate_out_of_its_dates_is_named_with_the_clock_fix(tmp_path, dated, which,
+                                                                     check):
+    srv, cert = dated[which]
+    before = len(requests_logged(srv))
+    r = cli(tmp_path, srv.url, "--cacert", str(cert), "order", "list", CARHELP_TOKEN=TOKEN)
+    assert r.returncode == 6, r.stderr
+    err, hint = refusal(r)
+    assert f"TLS certificate problem ({check})" in err, err
+    assert "date and time" in hint, hint
+    time.sleep(0.2)
+    assert len(requests_logged(srv)) == before
+
+
+def test_the_check_and_its_fix_in_json(tmp_path, https):
+    r = cli(tmp_path, https.url, "--json", "ticket", "list", CARHELP_TOKEN=TOKEN)
+    assert r.returncode == 6, r.stderr
+    err = json.loads(r.stderr.strip().splitlines()[-1])["error"]
+    assert err["code"] == "tls" and "(unknown issuer)" in err["message"]
+    assert "--cacert FILE" in err["hint"]
+
+
+def test_the_check_and_its_fix_in_chinese(tmp_path, https, zh_locale):
+    r = cli(tmp_path, https.url, "order", "list", CARHELP_TOKEN=TOKEN, LC_ALL=zh_locale)
+    assert r.returncode == 6, r.stderr
+    assert "证书" in r.stderr and "--cacert FILE" in r.stderr, r.stderr
+    assert "unknown issuer" not in r.stderr and "private CA" not in r.stderr, r.stderr
+
+
+def test_doctor_gives_the_same_fix_for_the_failed_check(tmp_path, dated):
+    srv, cert = dated["expired"]
+    r = cli(tmp_path, srv.url, "--cacert", str(cert), "doctor")
+    assert r.returncode == 1, r.stdout + r.stderr
+    tls = [ln for ln in r.stdout.splitlines() if ln.split()[1:2] == ["tls"]]
+    assert len(tls) == 1 and tls[0].startswith("FAIL"), r.stdout
+    assert "(expired)" in tls[0] and "date and time" in tls[0], tls[0]
