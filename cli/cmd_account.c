@@ -405,8 +405,8 @@ static void print_account(struct session *s, const cJSON *a)
     mask_id_number(name, buf, sizeof buf);
     print_field(_("ID number"), buf);
     if (strcmp(status, "frozen") == 0)
-        printf(_("This account is frozen: it can log in and be looked at, but cannot start "
-                 "orders. To unfreeze it, call customer service on %s.\n"),
+        printf(_("This account is frozen: it cannot start orders or send vehicle commands. "
+                 "To unfreeze it, call customer service on %s.\n"),
                support_service_number());
 }
 
@@ -498,14 +498,15 @@ static int reason_needed(struct ch_error *err)
 /* Asks on the TTY, naming the account; --yes skips it. */
 static int confirm_freeze(struct session *s, const char *id, const cJSON *a, struct ch_error *err)
 {
-    char name[160], question[320];
+    char name[160], question[512];
     term_safe(json_str(a, "name", ""), name, sizeof name);
     if (strcmp(json_str(a, "status", ""), "frozen") == 0)
         snprintf(question, sizeof question, _("Account %s (%s) is already frozen. Freeze it again?"),
                  id, name);
     else
         snprintf(question, sizeof question,
-                 _("Freeze account %s (%s)? It cannot start orders until support unfreezes it."),
+                 _("Freeze account %s (%s)? Every session of it is signed out, and it cannot log "
+                   "in, start orders or use a vehicle until support unfreezes it."),
                  id, name);
     int rc = session_confirm(s, question, err);
     if (rc && !err->what[0])
@@ -605,7 +606,7 @@ static int freeze_exec(struct session *s, const struct parsed *p)
     } else {
         char name[160];
         term_safe(json_str(a, "name", ""), name, sizeof name);
-        printf(_("Account %s (%s) is frozen.\n"), id, name);
+        printf(_("Account %s (%s) is frozen: every session of it is signed out.\n"), id, name);
     }
     cJSON_Delete(a);
     return CH_OK;

@@ -160,7 +160,7 @@ def test_the_customers_own_freeze_shuts_the_thief_out_too(tmp_path, svc):
     raw = token_over_http(svc.url)
     customer = logged_in_customer(tmp_path, svc, "customer")
     r = assert_exit(customer("account", "freeze", "--reason", "phone stolen", "--yes"), 0)
-    assert WANG_ACCOUNT in r.stdout
+    assert WANG_ACCOUNT in r.stdout and "every session of it is signed out" in r.stdout, r.stdout
     (freeze,) = audit(svc.db, "account.freeze")
     assert (freeze["actor"], freeze["actor_role"]) == (WANG_ACCOUNT, "customer")
     assert json.loads(freeze["details"]) == {"previous_status": "active", "sessions_revoked": 3}
@@ -190,7 +190,8 @@ def test_an_account_frozen_by_the_operator_logs_in_but_commands_no_car(tmp_path,
     """张伟's account (acc_1003) is frozen in the demo data without a stolen-account freeze:
     he may log in and see it, never command a vehicle (403 account_frozen, audit-logged)."""
     zhang = logged_in_customer(tmp_path, svc, "zhang", ZHANG_PHONE, ZHANG_CODE)
-    assert "frozen" in assert_exit(zhang("account", "show"), 0).stdout
+    shown = assert_exit(zhang("account", "show"), 0).stdout
+    assert "cannot start orders or send vehicle commands" in shown and SUPPORT in shown, shown
     r = assert_exit(zhang("unlock", FREE_PLATE, "--yes", "--no-wait"), 5)
     assert "frozen" in r.stderr and SUPPORT in r.stderr, r.stderr
     assert vehicle_locked(svc.db, "veh_003") and unlock_commands(svc.db) == []
