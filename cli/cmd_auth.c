@@ -11,6 +11,7 @@
 #include "core/identity.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/origin.h"
 #include "core/validate.h"
 
 extern const struct command cmd_login, cmd_logout, cmd_auth;
@@ -468,6 +469,11 @@ static int status_exec(struct session *s, const struct parsed *p)
     }
     bool from_env = token_from_env();
     const char *source = from_env ? "CARHELP_TOKEN" : "credentials_file";
+    /* A stored token is bound to its origin (session_load_auth checked it is this one); a
+     * CARHELP_TOKEN is bound to nothing and goes where this call sends it. */
+    char origin[ORIGIN_MAX];
+    if (from_env || url_origin(s->cred.api_url, origin, sizeof origin) != 0)
+        origin[0] = '\0';
     if (s->json) {
         cJSON *doc = cJSON_Duplicate(who, 1);
         if (!cJSON_IsObject(doc)) {
@@ -476,8 +482,13 @@ static int status_exec(struct session *s, const struct parsed *p)
         }
         cJSON_DeleteItemFromObjectCaseSensitive(doc, "api_url");
         cJSON_DeleteItemFromObjectCaseSensitive(doc, "token_source");
+        cJSON_DeleteItemFromObjectCaseSensitive(doc, "origin");
         cJSON_AddStringToObject(doc, "api_url", s->cfg.api_url);
         cJSON_AddStringToObject(doc, "token_source", source);
+        if (origin[0])
+            cJSON_AddStringToObject(doc, "origin", origin);
+        else
+            cJSON_AddNullToObject(doc, "origin");
         session_print_json(s, doc);
         cJSON_Delete(doc);
         cJSON_Delete(who);
@@ -501,18 +512,16 @@ static int status_exec(struct session *s, const struct parsed *p)
 
     const char *name = json_str(who, "name", NULL);
     const char *labels[] = { _("role"), _("subject"), _("account"), _("expires"), _("API"),
-                             _("token from") };
+                             _("bound to"), _("token from") };
     const char *account = json_str(who, "account_id", NULL);
     const char *values[] = { json_str(who, "role", "?"), json_str(who, "subject", "?"),
                              account && *account && strcmp(account, json_str(who, "subject", "")) != 0
                                  ? account : NULL,
-                             expiry, s->cfg.api_url, from };
+                             expiry, s->cfg.api_url, origin[0] ? origin : NULL, from };
     char shown[256];
     printf(_("Logged in as %s\n"),
            term_safe(name && *name ? name : json_str(who, "subject", "?"), shown, sizeof shown));
     print_fields(stdout, labels, values, (int)(sizeof labels / sizeof labels[0]));
-    if (!from_env && s->cred.api_url && s->cfg.api_url && strcmp(s->cred.api_url, s->cfg.api_url))
-        msg_warn(s, _("this token was issued by %s, not %s"), s->cred.api_url, s->cfg.api_url);
     cJSON_Delete(who);
     return 0;
 }

@@ -659,12 +659,13 @@ static void check_clock(struct doctor *d)
 
 static void check_token(struct doctor *d)
 {
-    struct session *s = d->s;
     if (!d->token_loaded && !d->broken[0]) {
         begin(d);
         const struct ch_error *e = &d->auth_err;
         if (strcmp(e->code, "credentials_insecure") == 0)
             report(d, "token", ST_FAIL, e->hint, "%s", _("not checked: the credentials file is not private"));
+        else if (strcmp(e->code, "token_origin") == 0)   /* bound elsewhere: never sent here */
+            report(d, "token", ST_WARN, e->hint, _("not checked: %s"), e->message);
         else if (strcmp(e->code, "not_logged_in") == 0 || !e->code[0])
             report(d, "token", ST_WARN, _("run `carhelp login`"), "%s", _("not logged in"));
         else
@@ -675,16 +676,6 @@ static void check_token(struct doctor *d)
     if (skipped(d, "token"))
         return;
     begin(d);
-    bool from_env = getenv("CARHELP_TOKEN") && *getenv("CARHELP_TOKEN");
-    if (!from_env && s->cred.api_url && *s->cred.api_url && strcmp(s->cred.api_url, s->cfg.api_url)) {
-        /* Never hand a token to a service that did not issue it. */
-        char hint[600];
-        snprintf(hint, sizeof hint, _("run `carhelp login` for this API, or use --api-url %s"),
-                 s->cred.api_url);
-        report(d, "token", ST_WARN, hint, _("not checked: the token was issued by %s"),
-               s->cred.api_url);
-        return;
-    }
     struct identity who;
     struct ch_error err;
     err_clear(&err);

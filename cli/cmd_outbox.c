@@ -183,6 +183,7 @@ struct flush_state {
     struct session *s;
     struct client_slot slots[MAX_CLIENTS];
     int nslots;
+    bool last_was_origin;   /* the last item failed on session_check_origin */
 };
 
 static int client_for(struct flush_state *f, const struct outbox_item *it,
@@ -216,6 +217,12 @@ static int client_for(struct flush_state *f, const struct outbox_item *it,
             credential_free(&cred);
             err_hint(err, _("the item was saved for profile '%s': run 'carhelp --profile %s login'"),
                      it->profile, it->profile);
+            return rc;
+        }
+        /* The profile's token goes only to the origin it was issued for, whatever API the
+         * item was written for. */
+        if ((rc = session_check_origin(s, it->profile, &cred, it->api_url, err))) {
+            credential_free(&cred);
             return rc;
         }
         struct http_opts o;
@@ -319,6 +326,7 @@ static int flush_item(struct flush_state *f, const struct outbox_item *it, bool 
     }
     if (!rc)
         rc = client_for(f, it, &http, &err);
+    f->last_was_origin = rc == CH_AUTH && strcmp(err.code, "token_origin") == 0;
     if (!rc)
         rc = outbox_deliver(http, it, NULL, &res, &err);
     if (!rc) {
@@ -387,7 +395,9 @@ static int outbox_flush_exec(struct session *s, const struct parsed *p)
             if (!rc)
                 rc = r;
         }
-        if (r == CH_AUTH || r == CH_INTERRUPTED)
+        /* A token bound to another origin holds back only that item: the next one may
+         * belong to a service it was issued for. */
+        if ((r == CH_AUTH && !f.last_was_origin) || r == CH_INTERRUPTED)
             break;
     }
     if (ch_interrupted && !rc)

@@ -444,6 +444,10 @@ static int run_line(struct session *s, const char *line, int last_rc)
         argv[argc++] = (char *)"--profile";
         argv[argc++] = (char *)s->profile;
     }
+    if (s->api_url_option) {   /* the service the shell was started for, token check and all */
+        argv[argc++] = (char *)"--api-url";
+        argv[argc++] = (char *)s->api_url_option;
+    }
     if (s->json)
         argv[argc++] = (char *)"--json";
     if (s->verbosity > 0)

@@ -388,6 +388,7 @@ static void session_basics(struct session *s, const struct cmdline *cl)
 {
     const struct parsed *g = &cl->g;
     s->json = g->count[G_JSON] > 0;
+    s->api_url_option = g->val[G_API_URL];
     s->yes = g->count[G_YES] > 0;
     s->verbosity = g->count[G_VERBOSE] > 0 ? (g->count[G_VERBOSE] > 1 ? 2 : 1)
                    : g->count[G_QUIET] > 0 ? -1 : 0;

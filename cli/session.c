@@ -11,6 +11,7 @@
 
 #include "session.h"
 #include "core/curl_dl.h"
+#include "core/origin.h"
 #include "i18n.h"
 
 /* ---- HTTP client and credential ---------------------------------------------------------- */
@@ -54,15 +55,64 @@ static bool token_is_clean(const char *t)
     return true;
 }
 
-/* Equal up to trailing slashes ("http://h:1/" is "http://h:1"). */
-static bool same_url(const char *a, const char *b)
+/* The profiles of the credentials file whose token is bound to `origin`, for the hint. */
+struct bound_profiles {
+    const char *origin, *except;
+    struct buf names;
+    int n;
+};
+
+static void collect_bound(const char *profile, const char *api_url, void *ctx)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    while (la && a[la - 1] == '/')
-        la--;
-    while (lb && b[lb - 1] == '/')
-        lb--;
-    return la == lb && strncmp(a, b, la) == 0;
+    struct bound_profiles *b = ctx;
+    char o[ORIGIN_MAX];
+    if (strcmp(profile, b->except) == 0 ||
+        url_origin(api_url, o, sizeof o) != 0 || strcmp(o, b->origin) != 0 || b->n >= 5)
+        return;
+    if (b->n++)
+        buf_puts(&b->names, ", ");
+    buf_puts(&b->names, profile);
+}
+
+int session_check_origin(struct session *s, const char *profile, const struct credential *c,
+                         const char *url, struct ch_error *err)
+{
+    char want[ORIGIN_MAX], have[ORIGIN_MAX], login[ORIGIN_MAX + 200];
+    if (url_origin(url, want, sizeof want) != 0) {
+        if (curl_dl_error())
+            return err_set(err, CH_NETWORK, "http_init", _("network"),
+                           _("cannot set up the HTTP client: %s"), curl_dl_error());
+        return err_set(err, CH_AUTH, "token_origin", _("credentials"),
+                       _("cannot tell which service %s is, so the token of profile '%s' is not sent"),
+                       url ? url : "", profile);
+    }
+    if (c->api_url && url_origin(c->api_url, have, sizeof have) == 0 && strcmp(have, want) == 0)
+        return 0;
+    if (strcmp(profile, "default") != 0)
+        snprintf(login, sizeof login, "carhelp --profile %s --api-url %s login", profile, url);
+    else
+        snprintf(login, sizeof login, "carhelp --api-url %s login", url);
+    if (!c->api_url || !*c->api_url || url_origin(c->api_url, have, sizeof have) != 0) {
+        err_set(err, CH_AUTH, "token_origin", _("credentials"),
+                _("the token of profile '%s' does not say which service issued it, so it is "
+                  "not sent to %s"), profile, want);
+        err_hint(err, _("run '%s' to log in again"), login);
+        return CH_AUTH;
+    }
+    err_set(err, CH_AUTH, "token_origin", _("credentials"),
+            _("the token of profile '%s' was issued for %s, not %s"), profile, have, want);
+    struct bound_profiles b = { .origin = want, .except = profile, .n = 0 };
+    buf_init(&b.names);
+    credentials_each(s->paths.credentials_file, collect_bound, &b);
+    if (b.n == 1)
+        err_hint(err, _("run '%s' to log in there, or use --profile %s"), login, b.names.data);
+    else if (b.n > 1)
+        err_hint(err, _("run '%s' to log in there, or use --profile with one of %s"), login,
+                 b.names.data);
+    else
+        err_hint(err, _("run '%s' to log in there, or use --profile NAME"), login);
+    buf_free(&b.names);
+    return CH_AUTH;
 }
 
 int session_load_auth(struct session *s, struct ch_error *err)
@@ -102,9 +152,11 @@ int session_load_auth(struct session *s, struct ch_error *err)
         err_hint(err, _("run 'carhelp login' to log in again"));
         return CH_AUTH;
     }
-    if (c.api_url && *c.api_url && s->cfg.api_url && !same_url(c.api_url, s->cfg.api_url))
-        msg_warn(s, _("the token of profile '%s' was issued by %s, not %s; using it anyway"),
-                 profile_name(s), c.api_url, s->cfg.api_url);
+    /* A stored token goes only to the origin it was issued for: nothing is sent elsewhere. */
+    if ((rc = session_check_origin(s, profile_name(s), &c, s->cfg.api_url, err))) {
+        credential_free(&c);
+        return rc;
+    }
     s->cred = c;
     s->have_cred = true;
     if (s->http)

@@ -17,6 +17,7 @@ struct session {
     struct paths paths;
     struct config cfg;             /* resolved: built-in < [default] < [profile] < env < options */
     bool json;                     /* --json */
+    const char *api_url_option;    /* --api-url as given, or NULL (the shell passes it on) */
     bool no_input;                 /* --no-input, or stdin is not a TTY */
     bool yes;                      /* -y/--yes */
     int verbosity;                 /* -1 -q, 0 normal, 1 -v, 2 -vv */
@@ -38,6 +39,11 @@ int session_http(struct session *s, struct http_client **out, struct ch_error *e
 /* Loads the token: CARHELP_TOKEN wins, else the credentials file's profile. Exit 4 with the
  * `carhelp login` hint when there is none, or the chmod hint when the file is insecure. */
 int session_load_auth(struct session *s, struct ch_error *err);
+/* 0 when the stored credential c of `profile` was issued for url's origin; otherwise CH_AUTH
+ * (code "token_origin") with a hint naming the login to run and the profiles bound to that
+ * origin. A stored token is never sent to another origin. */
+int session_check_origin(struct session *s, const char *profile, const struct credential *c,
+                         const char *url, struct ch_error *err);
 
 /* The one message layer (curl's helpf/errorf/warnf idea), all with the `carhelp:` prefix.
  * session_report prints an error as cli.md says (one line + optional hint; with --json the

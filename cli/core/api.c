@@ -7,6 +7,7 @@
 #include <strings.h>
 #include "api.h"
 #include "json.h"
+#include "origin.h"
 #include "output.h"
 #include "support.h"
 
@@ -89,6 +90,31 @@ static int http_failure(const struct http_response *resp, const char *what, stru
     return rc;
 }
 
+/* A 3xx is never success and never followed (the token would travel with it): exit 7,
+ * naming only the origin it points to, through the sanitiser. */
+static int redirect_refused(const struct http_response *resp, const char *what,
+                            struct ch_error *err)
+{
+    char origin[ORIGIN_MAX], shown[ORIGIN_MAX];
+    if (!resp->redirect_url[0])
+        err_set(err, CH_SERVICE, "redirect", what,
+                "the service answered %ld, a redirect without a Location; carhelp does not "
+                "follow redirects", resp->status);
+    else if (url_origin(resp->redirect_url, origin, sizeof origin) != 0)
+        err_set(err, CH_SERVICE, "redirect", what,
+                "the service answered %ld redirecting to an unusable address; carhelp does not "
+                "follow redirects", resp->status);
+    else
+        err_set(err, CH_SERVICE, "redirect", what,
+                "the service answered %ld redirecting to %s; carhelp does not follow redirects",
+                resp->status, term_safe(origin, shown, sizeof shown));
+    err_hint(err, "check the API URL (--api-url, CARHELP_API_URL or the config's api_url) "
+                  "with the service's operator");
+    copy_clean(err->request_id, sizeof err->request_id, resp->request_id);
+    err->http_status = resp->status;
+    return CH_SERVICE;
+}
+
 int api_decode(struct http_response *resp, int rc, const char *what, cJSON **out,
                struct ch_error *err)
 {
@@ -102,6 +128,11 @@ int api_decode(struct http_response *resp, int rc, const char *what, cJSON **out
     if (what)
         snprintf(err->what, sizeof err->what, "%s", what);
 
+    if (resp->status >= 300 && resp->status <= 399) {
+        rc = redirect_refused(resp, what, err);
+        err->retries = resp->retries;
+        return rc;
+    }
     if (resp->status < 200 || resp->status > 299) {
         rc = http_failure(resp, what, err);
         err->retries = resp->retries;   /* err_set cleared what http_perform counted */

@@ -399,6 +399,24 @@ int credentials_load(const char *path, const char *profile, struct credential *c
     return 0;
 }
 
+static int valid_profile(const char *p);
+
+void credentials_each(const char *path, void (*fn)(const char *profile, const char *api_url,
+                                                   void *ctx), void *ctx)
+{
+    struct credfile f;
+    int exists;
+    struct ch_error err;
+    if (read_credfile(path, 1, &f, &exists, &err) || !exists)
+        return;
+    for (size_t i = 0; i < f.n; i++) {
+        const char *token = get_value(&f.sec[i], "token");
+        if (token && *token && valid_profile(f.sec[i].name))
+            fn(f.sec[i].name, get_value(&f.sec[i], "api_url"), ctx);
+    }
+    credfile_free(&f);
+}
+
 /* ---------------------------------------------------------------- writing */
 
 static int write_all(int fd, const char *p, size_t n)

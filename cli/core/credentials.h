@@ -25,6 +25,10 @@ int credentials_store(const char *path, const char *profile, const struct creden
                       struct ch_error *err);
 /* Removes the profile's section; removes the file when nothing remains. Missing is fine. */
 int credentials_remove(const char *path, const char *profile, struct ch_error *err);
+/* Calls fn for each profile (of a valid name) that holds a token, with the API it was issued by (NULL when the
+ * file does not say), never with the token. Nothing when the file is missing or refused. */
+void credentials_each(const char *path, void (*fn)(const char *profile, const char *api_url,
+                                                   void *ctx), void *ctx);
 /* 0 when the file does not exist, or passes every check above; CH_AUTH otherwise. */
 int credentials_check_mode(const char *path, struct ch_error *err);
 

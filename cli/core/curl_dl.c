@@ -6,7 +6,13 @@
  * needs the network. Built only with CARHELP_CURL_DLOPEN (the Makefile's default). */
 #ifdef CARHELP_CURL_DLOPEN
 #define CURL_DISABLE_TYPECHECK 1
+/* curl_url_get's handle became `const CURLU *` in later libcurl headers: the header's own
+ * declaration is renamed out of the way here, so the stand-in below (same ABI either way)
+ * compiles against old and new headers alike. Callers elsewhere see the real declaration. */
+#define curl_url_get curl_url_get_as_declared
 #include <curl/curl.h>
+#undef curl_url_get
+CURLUcode curl_url_get(CURLU *u, CURLUPart what, char **part, unsigned int flags);
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -46,7 +52,14 @@
     X(CURLMcode, curl_multi_wakeup, (CURLM *m), (m), CURLM_INTERNAL_ERROR)                   \
     X(CURLMsg *, curl_multi_info_read, (CURLM *m, int *left), (m, left), NULL)               \
     X(CURLMcode, curl_multi_cleanup, (CURLM *m), (m), CURLM_INTERNAL_ERROR)                  \
-    X(const char *, curl_multi_strerror, (CURLMcode c), (c), "libcurl could not be loaded")
+    X(const char *, curl_multi_strerror, (CURLMcode c), (c), "libcurl could not be loaded") \
+    X(CURLU *, curl_url, (void), (), NULL)                                                   \
+    X(void, curl_url_cleanup, (CURLU *u), (u), )                                             \
+    X(CURLUcode, curl_url_set, (CURLU *u, CURLUPart what, const char *part, unsigned int flags), \
+      (u, what, part, flags), CURLUE_OUT_OF_MEMORY)                                          \
+    X(CURLUcode, curl_url_get, (CURLU *u, CURLUPart what, char **part, unsigned int flags),  \
+      (u, what, part, flags), CURLUE_OUT_OF_MEMORY)                                          \
+    X(void, curl_free, (void *p), (p), )
 
 #define DECLARE_PTR(ret, name, params, args, fail) static ret(*p_##name) params;
 CURL_FUNCS(DECLARE_PTR)

@@ -164,7 +164,7 @@ static void response_reset_try(struct http_response *r)
 {
     r->status = 0;
     buf_reset(&r->body);
-    r->request_id[0] = r->content_type[0] = r->date[0] = '\0';
+    r->request_id[0] = r->content_type[0] = r->date[0] = r->redirect_url[0] = '\0';
     r->retry_after_s = -1;
     r->replayed = 0;
 }
@@ -549,6 +549,11 @@ static void end_try(CURL *h, struct try_state *st, struct curl_slist *headers, c
     st->new_connections = connects;
     st->ssl_verify = 0;
     curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &st->ssl_verify);
+    st->resp->redirect_url[0] = '\0';
+    char *location = NULL;   /* CURLOPT_FOLLOWLOCATION is off: only said, never followed */
+    if (status >= 300 && status <= 399 &&
+        curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+        snprintf(st->resp->redirect_url, sizeof st->resp->redirect_url, "%s", location);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     if (mime) {

@@ -57,6 +57,7 @@ struct http_response {
     double elapsed_ms;           /* total, all tries */
     int replayed;                /* Idempotent-Replayed: true */
     char date[64];               /* Date header, for clock-skew checks */
+    char redirect_url[1024];     /* a 3xx's Location, made absolute; never followed */
 };
 
 struct http_client;

@@ -523,7 +523,9 @@ def test_no_input_without_yes_leaves_the_account_as_it_was(tmp_path, dbsrv):
 def test_staff_freeze_without_a_reason_is_exit_2_before_any_request(tmp_path, private):
     run = cli(tmp_path, private.url)
     login_staff(run)
-    r = run("--yes", "--api-url", closed_port_url(), "account", "freeze", "acc_1001")
+    dead = closed_port_url()
+    with chtest.token_bound_to(run.env, dead):   # its service gone: no request can be made
+        r = run("--yes", "--api-url", dead, "account", "freeze", "acc_1001")
     assert_exit(r, 2)
     assert "--reason" in r.stderr
 

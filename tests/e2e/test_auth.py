@@ -209,8 +209,18 @@ def test_logout_with_an_already_invalid_token_still_removes_it(logged_in, tmp_pa
     assert logged_in("auth", "status").returncode == 4
 
 
+def bind_stored_token_to(env, url):
+    """The credential as if it had been issued by `url` (a service since gone): a stored
+    token is only ever sent to the origin it was issued for."""
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    path.write_text("".join(f"api_url = {url}\n" if l.startswith("api_url") else l
+                            for l in path.read_text().splitlines(True)))
+
+
 def test_logout_against_a_dead_server_removes_locally_and_exits_6(logged_in):
-    r = logged_in("logout", CARHELP_API_URL=closed_port_url())
+    dead = closed_port_url()
+    bind_stored_token_to(logged_in.env, dead)
+    r = logged_in("logout", CARHELP_API_URL=dead)
     assert r.returncode == 6, (r.stdout, r.stderr)
     assert "may stay valid until" in r.stderr
     s = logged_in("auth", "status")

@@ -180,8 +180,9 @@ def test_verify_batch_rejected_token_ends_the_batch_with_exit_4(carhelp):
 
 
 def test_batch_unreachable_service_is_exit_6(staff):
-    r = staff("vehicle", "show", "--batch", "-", "--api-url", "http://127.0.0.1:9",
-              "--timeout", "2", input="京AD12345\n" * 20)
+    with chtest.token_bound_to(staff.env, "http://127.0.0.1:9"):   # its service gone
+        r = staff("vehicle", "show", "--batch", "-", "--api-url", "http://127.0.0.1:9",
+                  "--timeout", "2", input="京AD12345\n" * 20)
     assert r.returncode == 6, r.stderr
     out = ndjson(r.stdout)
     assert 1 <= len(out) < 20 and all(d["exit"] == 6 for d in out)

@@ -257,6 +257,10 @@ def test_sigkill_during_flush_at_many_points_still_delivers_each_exactly_once(cl
     # A proxy that slows each request spreads the flush over time (two requests per item), so
     # the kills land before, during and after requests, and between delivery and removal.
     proxy = FaultProxy(svc.port, fault="delay=40")
+    # The proxy stands in front of the same service: the token reads as issued there (a stored
+    # token only goes to the origin it was issued for).
+    bound = chtest.token_bound_to(cli.env, proxy.url)
+    bound.__enter__()
     queue_offline(cli, svc, n, "--attach", str(photo), url=proxy.url)
     kills = 0
     try:
@@ -272,6 +276,7 @@ def test_sigkill_during_flush_at_many_points_still_delivers_each_exactly_once(cl
         assert kills >= 8, f"only {kills} kills landed while items were waiting"
         flush_until_empty(cli, CARHELP_API_URL=proxy.url)
     finally:
+        bound.__exit__(None, None, None)
         proxy.close()
     got = tickets(cli)
     assert len(got) == n
@@ -300,6 +305,8 @@ def test_200_reports_through_a_network_dropping_a_third_end_as_200_tickets(cli, 
     n = 200
     proxy = FaultProxy(svc.port)
     env = dict(cli.env, CARHELP_API_URL=proxy.url, CARHELP_RETRIES="0")
+    bound = chtest.token_bound_to(cli.env, proxy.url)   # the same service behind the proxy
+    bound.__enter__()
     try:
         # Written while the service is down (the proxy answers nothing): 200 items, 16 at a time.
         svc.stop()
@@ -318,6 +325,7 @@ def test_200_reports_through_a_network_dropping_a_third_end_as_200_tickets(cli, 
         proxy.fault, proxy.lose = "drop-rate=0.33", 0.1
         flush_until_empty(cli, tries=40, CARHELP_API_URL=proxy.url, CARHELP_TIMEOUT=5)
     finally:
+        bound.__exit__(None, None, None)
         proxy.close()
     got = tickets(cli)
     assert len(got) == n

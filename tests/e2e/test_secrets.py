@@ -342,8 +342,9 @@ def test_login_makes_a_private_folder_and_file_even_under_umask_0(srv, tmp_path)
     assert stat.S_IMODE((cfg / "credentials").stat().st_mode) == 0o600
     assert tokens_in(env) != old and len(tokens_in(env)) == 1
     # The outbox folder too.
-    r = run(dict(env, CARHELP_API_URL="http://127.0.0.1:9"), "report", "feedback",
-            "--message", "offline", umask=0)
+    # (The token given for the call: a stored one is only sent to the origin it was issued for.)
+    r = run(dict(env, CARHELP_API_URL="http://127.0.0.1:9", CARHELP_TOKEN=tokens_in(env)[0]),
+            "report", "feedback", "--message", "offline", umask=0)
     assert r.returncode == 10, r.stderr
     box = state / "outbox"
     assert stat.S_IMODE(box.stat().st_mode) == 0o700

@@ -101,6 +101,10 @@ def test_commands_run_in_process_over_one_connection(session_env, server):
     relay = Relay(server.port)
     try:
         env = dict(session_env, CARHELP_API_URL=relay.url)
+        # A stored token goes only to the origin it was issued for: log in through the relay.
+        r = chtest.run(env, "login", "--phone", DEMO_PHONE, input=DEMO_CODE + "\n")
+        assert r.returncode == 0, r.stderr
+        relay.connections = 0
         child = spawn(env)
         out = run_line(child, "order list")
         assert "ord_20261101_0001" in out
@@ -303,10 +307,15 @@ def test_ctrl_c_during_delay_fault_via_header_proxy(session_env, server):
     # A request made slow by the service itself (--faults delay), through a proxy that adds
     # the X-Fault header the shell never sends.
     from faultproxy import FaultProxy
-    proxy = FaultProxy(server.port, fault="delay=20000")
+    proxy = FaultProxy(server.port)
     try:
+        # A profile whose token was issued through the proxy (tokens are bound to an origin).
+        r = chtest.run(session_env, "--profile", "slow", "--api-url", proxy.url, "login",
+                       "--phone", DEMO_PHONE, input=DEMO_CODE + "\n")
+        assert r.returncode == 0, r.stderr
+        proxy.fault = "delay=20000"
         child = spawn(session_env)
-        child.sendline(f"ticket list --api-url {proxy.url} --timeout 60")
+        child.sendline(f"ticket list --profile slow --api-url {proxy.url} --timeout 60")
         time.sleep(1.0)
         child.sendintr()
         child.expect(PROMPT, timeout=10)

@@ -1,11 +1,13 @@
 """Shared helpers for the end-to-end and contract suites: start the real carhelp-server on
 loopback with the demo data, and run the real carhelp binary in isolated XDG folders."""
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 CARHELP = os.environ.get("CARHELP_BIN", os.path.abspath("build/carhelp"))
 SERVER = os.environ.get("CARHELP_SERVER_BIN", os.path.abspath("build/carhelp-server"))
@@ -219,3 +221,21 @@ def wait_for_line_editor(child, timeout=10.0):
         time.sleep(0.02)
     return False
 
+
+
+@contextlib.contextmanager
+def token_bound_to(env, url):
+    """While inside: the stored credentials read as if every token had been issued by `url`
+    (a proxy in front of the same service, or the service's address once it is gone), since
+    carhelp sends a stored token only to the origin it was issued for. Restored after."""
+    path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
+    if not path.exists():
+        yield
+        return
+    before = path.read_text()
+    path.write_text("".join(f"api_url = {url}\n" if line.startswith("api_url") else line
+                            for line in before.splitlines(True)))
+    try:
+        yield
+    finally:
+        path.write_text(before)
