@@ -382,6 +382,9 @@ static int login_exec(struct session *s, const struct parsed *p)
     if (staff && validate_object_id("--staff", staff, scratch, sizeof scratch, &err))
         return session_report(s, &err);
 
+    /* A file login could not write is said now, before a code is sent or a password read. */
+    if (credentials_check_storable(s->paths.credentials_file, &err))
+        return session_report(s, &err);
     struct http_client *http;
     if (session_http(s, &http, &err))
         return session_report(s, &err);

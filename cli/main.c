@@ -556,13 +556,7 @@ static const struct command *safety_command(const struct cmdline *cl)
 static void session_without_service(struct session *s, const struct ch_error *problem)
 {
     struct ch_error scratch;
-    if (s->http)
-        http_client_free(s->http);
-    s->http = NULL;
-    if (s->have_cred)
-        credential_free(&s->cred);
-    s->have_cred = false;
-    config_free(&s->cfg);
+    session_close(s);
     config_init(&s->cfg);
     config_defaults(&s->cfg);
     if (paths_resolve(&s->paths, &scratch))

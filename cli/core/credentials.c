@@ -205,7 +205,7 @@ static int check_folder(const char *path, struct ch_error *err)
     return 0;
 }
 
-int credentials_check_mode(const char *path, struct ch_error *err)
+static int check_path(const char *path, int check_mode, struct ch_error *err)
 {
     struct stat st;
     if (lstat(path, &st) != 0) {
@@ -214,8 +214,18 @@ int credentials_check_mode(const char *path, struct ch_error *err)
         return err_set(err, CH_AUTH, "credentials_unreadable", "credentials", "cannot check %s: %s",
                        path, strerror(errno));
     }
-    int rc = check_stat(path, &st, 1, err);
+    int rc = check_stat(path, &st, check_mode, err);
     return rc ? rc : check_folder(path, err);
+}
+
+int credentials_check_mode(const char *path, struct ch_error *err)
+{
+    return check_path(path, 1, err);
+}
+
+int credentials_check_storable(const char *path, struct ch_error *err)
+{
+    return check_path(path, 0, err);
 }
 
 static int not_logged_in(const char *profile, struct ch_error *err)

@@ -31,5 +31,8 @@ void credentials_each(const char *path, void (*fn)(const char *profile, const ch
                                                    void *ctx), void *ctx);
 /* 0 when the file does not exist, or passes every check above; CH_AUTH otherwise. */
 int credentials_check_mode(const char *path, struct ch_error *err);
+/* 0 when credentials_store could write the file: no link, the user's own, a private folder
+ * (loose permission bits pass: the store writes 0600). login checks it before any request. */
+int credentials_check_storable(const char *path, struct ch_error *err);
 
 #endif

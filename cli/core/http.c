@@ -698,7 +698,8 @@ static int tls_error(struct http_client *c, long verify, const char *detail,
         detail += 25;   /* curl says it already; say it once */
     else if (strncmp(detail, "SSL: ", 5) == 0)
         detail += 5;
-    switch (tls_check_of(verify, detail)) {
+    enum tls_check check = tls_check_of(verify, detail);
+    switch (check) {
     case TLS_UNKNOWN_CA:
         err_set(err, CH_NETWORK, "tls", NULL,
                 "TLS certificate problem (unknown issuer): %s", detail);
@@ -712,13 +713,12 @@ static int tls_error(struct http_client *c, long verify, const char *detail,
                       "api_url in the profile); --cacert does not change this check");
         break;
     case TLS_EXPIRED:
-        err_set(err, CH_NETWORK, "tls", NULL, "TLS certificate problem (expired): %s", detail);
-        err_hint(err, "check this machine's date and time; if they are right, the service's "
-                      "certificate must be renewed by its operator");
-        break;
     case TLS_NOT_YET_VALID:
-        err_set(err, CH_NETWORK, "tls", NULL,
-                "TLS certificate problem (not valid yet): %s", detail);
+        if (check == TLS_EXPIRED)
+            err_set(err, CH_NETWORK, "tls", NULL, "TLS certificate problem (expired): %s", detail);
+        else
+            err_set(err, CH_NETWORK, "tls", NULL, "TLS certificate problem (not valid yet): %s",
+                    detail);
         err_hint(err, "check this machine's date and time; if they are right, the service's "
                       "certificate must be renewed by its operator");
         break;

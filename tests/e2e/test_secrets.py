@@ -455,11 +455,14 @@ def test_login_never_writes_where_a_credentials_symlink_points(srv, tmp_path, ta
         os.chmod(target, 0o600)
     path = Path(env["CARHELP_CONFIG_DIR"]) / "credentials"
     path.symlink_to(target)
+    requests_before = srv.settled_log_lines()
     for args in (["login", "--phone", A_PHONE], ["login", "--staff", STAFF]):
         secret = A_CODE if "--phone" in args else STAFF_PASSWORD
         r = run(env, *args, input=secret + "\n")
         assert r.returncode == 4, (args, r.stderr)
         assert "is a symbolic link" in r.stderr and str(path) in r.stderr
+    # Refused before any request: no code was sent to the phone, no password left the machine.
+    assert srv.settled_log_lines() == requests_before
     if target_exists:
         assert target.read_text() == "the user's own file, not carhelp's\n"
     else:
