@@ -214,7 +214,7 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@CARHELP_BIN=$(abspath $(CARHELP)) CARHELP_SERVER_BIN=$(abspath $(SERVER)) bench/run.sh
 
-# The service under load (issue 10): wrk creating tickets from 64 connections for SOAK_SECONDS,
+# The service under load (docs/DECISIONS.md "Reliability and security"): wrk creating tickets from 64 connections for SOAK_SECONDS,
 # then SIGTERM under load and a restart; exit 1 on any 5xx, socket error, lost or duplicated
 # ticket (tests/load/soak.py). CI runs it short: `make soak SOAK_SECONDS=5`.
 SOAK_SECONDS ?= 30
@@ -223,7 +223,7 @@ soak:
 	@$(MAKE) --no-print-directory all
 	@CARHELP_SERVER_BIN=$(abspath $(SERVER)) $(PYTHON) tests/load/soak.py --seconds $(SOAK_SECONDS)
 
-# Fuzzing (issue 10; tests/fuzz/, docs/DECISIONS.md): one libFuzzer harness per target,
+# Fuzzing (tests/fuzz/, docs/DECISIONS.md "Fuzzing"): one libFuzzer harness per target,
 # built with clang -fsanitize=fuzzer,address,undefined into $(BUILD)/fuzz/. `make fuzz` runs
 # each for FUZZ_SECONDS (CI: 60), -j$(JOBS) at a time, from the seeds in tests/fuzz/corpus/T/
 # (new inputs go to $(BUILD)/fuzz/corpus/T/). A crash fails the run and leaves its input in

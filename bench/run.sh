@@ -8,7 +8,7 @@
 #    And `carhelp emergency` with a config typo and an unreachable API under 50 ms: the safety
 #    guidance comes before any setup step and needs no network.
 # Then, against the reference service (carhelp-server on loopback, a private database in the
-# temporary directory, demo seed, staff login field01), the targets of issue 9:
+# temporary directory, demo seed, staff login field01), the batch targets (docs/DECISIONS.md "Batch checks and performance"):
 # 1. startup: `carhelp --version` against `curl --version` (the same hyperfine run as 0.);
 # 2. one request: `carhelp order show ID --json` against `curl -s -H "Authorization: Bearer …"
 #    URL/v1/orders/ID` (hyperfine, no shell, alternately);
@@ -22,7 +22,7 @@
 # The service's CPU time during each step is read from /proc, to tell who is the bottleneck.
 # Prints a table of the targets, MET or NOT MET. Exit status: 1 when a budget of step 0 is
 # missed or a measurement is broken (a failed request, a batch line that did not exit 0, output
-# out of order); the issue 9 targets are reported, not enforced (they depend on the machine and
+# out of order); the batch targets are reported, not enforced (they depend on the machine and
 # its load more than on carhelp; see docs/DECISIONS.md).
 # The token never appears in argv or on the terminal: curl and wrk read it from a header file in
 # the private temporary directory (umask 077), removed on exit.
@@ -172,7 +172,7 @@ if ratio_ok "$c" "$u"; then startup_met=MET; else startup_met='NOT MET'; fi
 
 if [ "$skip_service" = 1 ]; then
     note "BENCH_SKIP_SERVICE=1: steps 2 to 4 skipped"
-    printf '\n%-44s %-44s %s\n' 'target (issue 9)' 'measured' 'result'
+    printf '\n%-44s %-44s %s\n' 'target' 'measured' 'result'
     printf '%-44s %-44s %s\n' 'startup <= curl --version' \
         "$(printf '%.2f vs %.2f ms (%.2fx)' "$c" "$u" "$startup_ratio")" "$startup_met"
     exit $status
@@ -408,7 +408,7 @@ else
 fi
 
 # ---- the table -----------------------------------------------------------------------------
-printf '\n%-50s %-56s %s\n' 'target (issue 9; reported, not enforced)' 'measured' 'result'
+printf '\n%-50s %-56s %s\n' 'target (reported, not enforced)' 'measured' 'result'
 printf '%-50s %-56s %s\n' 'startup <= curl --version' \
     "$(printf '%.2f vs %.2f ms (%.2fx)' "$c" "$u" "$startup_ratio")" "$startup_met"
 printf '%-50s %-56s %s\n' 'one request <= 1.2x curl' \

@@ -1,4 +1,4 @@
-/* Batch mode (cli.md "Batch mode", issue 9): one input per line of FILE, up to --parallel N of
+/* Batch mode (cli.md "Batch mode"): one input per line of FILE, up to --parallel N of
  * them in flight at once over libcurl's multi interface, results as NDJSON in input order.
  * A command describes one line's work as a small state machine of requests (struct
  * batch_ops); batch_run reads, validates, schedules, orders the output, draws the progress bar

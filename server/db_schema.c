@@ -142,13 +142,13 @@ static const char schema_v1[] =
     " actor_role TEXT NOT NULL, action TEXT NOT NULL, target_type TEXT NOT NULL,"
     " target_id TEXT NOT NULL, reason TEXT, request_id TEXT, details TEXT);";
 
-/* Tickets (issue 5): the evidence a create may carry (a JSON object, e.g. the fee audit's
+/* Tickets: the evidence a create may carry (a JSON object, e.g. the fee audit's
  * findings of a dispute), and attachments looked up by ticket. */
 static const char schema_v2_tickets[] =
     "ALTER TABLE tickets ADD COLUMN evidence TEXT;"
     "CREATE INDEX attachments_ticket ON attachments(ticket_id, created_at);";
 
-/* Vehicles (issue 6): the simulated vehicle's plan for a command, fixed when the command is
+/* Vehicles: the simulated vehicle's plan for a command, fixed when the command is
  * accepted, in milliseconds of the service clock (--vehicle-delay-ms is often under a
  * second): when it is sent (NULL: never, the vehicle is offline), when the vehicle answers
  * and what (NULL: it never answers). The visible status is derived from these on read. */
@@ -160,7 +160,7 @@ static const char schema_v3_vehicles[] =
     "ALTER TABLE vehicle_commands ADD COLUMN answer_code TEXT;"
     "CREATE INDEX vehicle_commands_open ON vehicle_commands(vehicle_id, status);";
 
-/* Speed (issue 9): the verification lockout reads "failures since the last success" of a
+/* Speed: the verification lockout reads "failures since the last success" of a
  * phone; with only (phone, at) that scanned every attempt the phone ever had, so each
  * verification got slower than the one before. */
 static const char schema_v4_verify_index[] =

@@ -26,7 +26,7 @@ struct http_opts {
 };
 
 /* A multipart/form-data body of one file part, streamed from disk by libcurl's MIME API
- * (http_request.upload; additive, issue 5). */
+ * (http_request.upload; additive: the other fields keep their meaning). */
 struct http_upload {
     const char *field;           /* part name: "file" */
     const char *path;            /* the file, read while sending (every retry re-reads it) */

@@ -1,4 +1,4 @@
-"""The authorisation matrix (issue 10): every operation of api/openapi.yaml, called over HTTP
+"""The authorisation matrix: every operation of api/openapi.yaml, called over HTTP
 on the real reference service as anonymous, customer A (王小明, acc_1001), customer B (李娜,
 acc_1002) and staff (field01 with a token that verified nobody, and "staff_v", one that
 verified A), on resources of A and of B; where a frozen account makes a difference, also as

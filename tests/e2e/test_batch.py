@@ -1,4 +1,4 @@
-"""Batch mode (issue 9, cli.md "Batch mode"): --batch FILE|- on account verify, order audit and
+"""Batch mode (cli.md "Batch mode"): --batch FILE|- on account verify, order audit and
 vehicle show, --parallel N over libcurl's multi interface, NDJSON in input order, per-line
 errors, the exit status of the whole batch, and bad input of every kind. The real carhelp
 against the real carhelp-server on loopback."""

@@ -506,7 +506,7 @@ def spawn(args, env, **kw):
 
 
 def test_bare_carhelp_on_a_tty_starts_triage(offline):
-    # Issue 8: a bare `carhelp` on a terminal is the guided triage (test_triage.py has the
+    # A bare `carhelp` on a terminal is the guided triage (test_triage.py has the
     # paths); off a terminal it still prints usage and exits 2. End of input stops it with 2.
     child = spawn([chtest.CARHELP], offline.env)
     child.expect("What is the problem")

@@ -1,4 +1,4 @@
-"""The fault matrix (issue 10): every command class against every fault the reference service
+"""The fault matrix: every command class against every fault the reference service
 can inject (`--faults`, the X-Fault request header, added by tests/pylib/faultproxy.py on the
 way through: carhelp never sends test headers).
 

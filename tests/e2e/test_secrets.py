@@ -1,4 +1,4 @@
-"""Secrets and personal data (issue 10): with real tokens, one-time codes, passwords and full ID
+"""Secrets and personal data (docs/SECURITY.md): with real tokens, one-time codes, passwords and full ID
 numbers in play, none of them may show in `-v`/`-vv` traces, error lines, `--json` errors, the
 shell history, outbox items, or any file carhelp writes except the token in the credentials
 file. The credentials file and its folder are private even under umask 0 and refused when

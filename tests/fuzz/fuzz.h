@@ -1,5 +1,5 @@
 /* Shared by the libFuzzer harnesses in tests/fuzz/ (one fuzz_TARGET.c per target, see
- * docs/DECISIONS.md "Issue 10 — fuzzing"). Each harness defines LLVMFuzzerInitialize and
+ * docs/DECISIONS.md "Fuzzing"). Each harness defines LLVMFuzzerInitialize and
  * LLVMFuzzerTestOneInput; it is linked either with libFuzzer (`make fuzz`, clang) or with
  * replay.c (`make unit`, the normal compiler), which runs the saved inputs once each.
  *

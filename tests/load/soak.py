@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/load/soak.py (`make soak`, issue 10 "service under load"): the real carhelp-server on
+"""tests/load/soak.py (`make soak`, docs/DECISIONS.md "Reliability and security"): the real carhelp-server on
 loopback with a fresh SQLite database (WAL), tickets created by wrk from 64 connections.
 
 Phase 1, steady load for --seconds (default 30): every request carries its own Idempotency-Key
